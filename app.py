@@ -1,0 +1,33 @@
+"""Entry point: the HTTP routes served beside the app, and the navigation over `pages/`.
+
+`streamlit run app.py` finds the module-level `app` and serves it; `uvicorn app:app` works too.
+"""
+
+import streamlit as st
+
+from lib.http_routes import build_routes
+
+app = st.App("app.py", routes=build_routes())
+
+if __name__ == "__main__":
+    from lib.render.session import current_account
+    from lib.render.shell import render_account_banner
+
+    st.set_page_config(
+        page_title="Payments dashboard", page_icon=":material/payments:", layout="wide"
+    )
+    navigation = st.navigation(
+        [
+            st.Page(
+                "pages/dashboard.py", title="Dashboard", icon=":material/dashboard:", default=True
+            ),
+            st.Page(
+                "pages/credentials.py",
+                title="Credentials",
+                icon=":material/key:",
+                url_path="credentials",
+            ),
+        ]
+    )
+    render_account_banner(current_account())
+    navigation.run()

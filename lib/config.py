@@ -1,0 +1,114 @@
+"""Application settings, read in one place: environment first, then Streamlit's secrets.toml.
+
+Streamlit Community Cloud exposes secrets through `.streamlit/secrets.toml`; a server deploy
+usually sets environment variables. Both are read here without importing Streamlit, so the
+same settings apply under `streamlit run`, `uvicorn app:app`, the CLI and the tests.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STRIPE_API_VERSION = "2024-06-20"
+
+
+def secrets_files() -> list[Path]:
+    """Where Streamlit looks for secrets.toml, lowest priority first."""
+    return [
+        Path.home() / ".streamlit" / "secrets.toml",
+        PROJECT_ROOT / ".streamlit" / "secrets.toml",
+    ]
+
+
+class StreamlitSecretsSource(PydanticBaseSettingsSource):
+    """Top-level keys of Streamlit's secrets.toml files, matched case-insensitively."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self._values: dict[str, Any] = {}
+        for path in secrets_files():
+            if path.is_file():
+                with path.open("rb") as handle:
+                    data = tomllib.load(handle)
+                self._values.update({key.lower(): value for key, value in data.items()})
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name.lower()), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name in self.settings_cls.model_fields:
+            value = self._values.get(name.lower())
+            if value is not None:
+                found[name] = value
+        return found
+
+
+class Settings(BaseSettings):
+    """Every setting the app reads. Environment variable names are the field names upper-cased."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    stripe_secret_key: SecretStr | None = None
+    stripe_api_base: str = "https://api.stripe.com/v1"
+    stripe_client_id: str | None = None
+    stripe_connect_base: str = "https://connect.stripe.com"
+    stripe_webhook_secret: SecretStr | None = None
+    app_url: str = "http://localhost:8501"
+    app_data_dir: Path = PROJECT_ROOT / ".data"
+    widgets_dir: Path = PROJECT_ROOT / "widgets"
+    database_url: SecretStr | None = None
+    app_encryption_key: SecretStr | None = None
+    events_poll_interval_seconds: float = 60.0
+    events_poll_enabled: bool | None = None
+
+    @field_validator(
+        "stripe_secret_key",
+        "stripe_webhook_secret",
+        "app_encryption_key",
+        "database_url",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        """All configured webhook signing secrets (comma-separated, for rotation)."""
+        if self.stripe_webhook_secret is None:
+            return []
+        raw = self.stripe_webhook_secret.get_secret_value()
+        return [part.strip() for part in raw.split(",") if part.strip()]
+
+    @property
+    def polling_enabled(self) -> bool:
+        """Poll the Events API unless webhooks are configured, or when asked explicitly."""
+        if self.events_poll_enabled is not None:
+            return self.events_poll_enabled
+        return not self.webhook_secrets
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, StreamlitSecretsSource(settings_cls))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call `get_settings.cache_clear()` after changing env."""
+    return Settings()

@@ -1,0 +1,52 @@
+"""`GET /api/auth/stripe`: start Stripe Connect OAuth with a state bound to this browser."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from lib.config import get_settings
+from lib.oauth.stripe_connect import (
+    NOT_CONFIGURED,
+    START_ROUTE_PATH,
+    STATE_COOKIE,
+    STATE_TTL_SECONDS,
+    authorize_url,
+    connect_config,
+)
+from lib.store import OAuthStateStore, get_engine
+
+# The route runs outside any Streamlit session, so it cannot know the signed-in user: the state
+# is bound to the browser by its cookie, and the page saves for whoever is signed in there.
+STATE_OWNER = "browser"
+
+
+def start_stripe_oauth(request: Request) -> Response:
+    """302 to Stripe's authorize page with a new single-use state, also set as an HttpOnly,
+    SameSite=Lax cookie (Secure under https) for 10 minutes; 404 JSON when OAuth is not
+    configured."""
+    settings = get_settings()
+    config = connect_config(settings)
+    if config is None:
+        return JSONResponse({"error": NOT_CONFIGURED}, status_code=404)
+    states = OAuthStateStore(get_engine())
+    states.purge_expired()
+    state = states.create("stripe", STATE_OWNER, ttl_seconds=STATE_TTL_SECONDS)
+    response = RedirectResponse(authorize_url(config, state), status_code=302)
+    response.headers["Cache-Control"] = "no-store"
+    response.set_cookie(
+        STATE_COOKIE,
+        state,
+        max_age=STATE_TTL_SECONDS,
+        path="/",
+        secure=settings.app_url.lower().startswith("https://"),
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+def oauth_routes() -> list[BaseRoute]:
+    """The OAuth routes the app serves."""
+    return [Route(START_ROUTE_PATH, start_stripe_oauth, methods=["GET"])]

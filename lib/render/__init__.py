@@ -1,0 +1,1 @@
+"""Streamlit glue shared by pages. Only modules here and `*/render.py` import streamlit."""

@@ -1,0 +1,79 @@
+"""Objects the pages share: the user, the store, the account and the session bus."""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from lib.accounts import StripeAccount, resolve_stripe_account, stripe_adapter_for
+from lib.config import Settings, get_settings
+from lib.events import EventBus
+from lib.providers.types import ApiError
+from lib.store import CredentialsStore, get_engine, load_secret_box
+from lib.widgets.render import WidgetContext
+
+LOCAL_USER = "local"
+_BUS_KEY = "_event_bus"
+log = logging.getLogger(__name__)
+
+
+def current_user_id() -> str:
+    """The signed-in user's email when the app is gated by `st.login`, else `local`."""
+    if getattr(st.user, "is_logged_in", False):
+        email = st.user.get("email")
+        if isinstance(email, str) and email:
+            return email
+    return LOCAL_USER
+
+
+@st.cache_resource(show_spinner=False)
+def _credentials_store(database_url: str | None, data_dir: str) -> CredentialsStore:
+    settings = get_settings()
+    box, _origin = load_secret_box(settings)
+    return CredentialsStore(get_engine(), box)
+
+
+def credentials_store() -> CredentialsStore | None:
+    """The process-wide credentials store, or None when storage is unavailable (logged)."""
+    settings = get_settings()
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    try:
+        return _credentials_store(url, str(settings.app_data_dir))
+    except Exception as error:  # storage down must not take the dashboard down with it
+        log.warning("credentials store unavailable: %s", type(error).__name__)
+        return None
+
+
+def current_account(settings: Settings | None = None) -> StripeAccount:
+    """The Stripe account this session reads (stored connection, configured key, or demo)."""
+    settings = settings or get_settings()
+    return resolve_stripe_account(settings, current_user_id(), credentials_store())
+
+
+def session_bus() -> EventBus:
+    """This browser session's event bus, created once per session."""
+    bus = st.session_state.get(_BUS_KEY)
+    if bus is None:
+        bus = EventBus()
+        st.session_state[_BUS_KEY] = bus
+    return bus
+
+
+def widget_context() -> WidgetContext:
+    """Everything the dashboard's widgets share in this run: account, adapter, bus, timezone."""
+    account = current_account()
+    user_id = current_user_id()
+
+    def mark_reconnect(error: ApiError) -> None:
+        store = credentials_store()
+        if account.source == "connection" and store is not None:
+            store.mark_needs_reconnect(user_id, "stripe", "Stripe rejected the stored credentials.")
+
+    return WidgetContext(
+        account=account,
+        adapter=stripe_adapter_for(account),
+        bus=session_bus(),
+        timezone=st.context.timezone or "UTC",
+        on_unauthorized=mark_reconnect,
+    )

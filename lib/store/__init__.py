@@ -1,0 +1,53 @@
+"""The database store: engine, migrations, encrypted credentials and OAuth states."""
+
+from lib.store.credentials import (
+    ConnectionInfo,
+    ConnectionStatus,
+    ConnectionSummary,
+    CredentialsStore,
+    StoredConnection,
+)
+from lib.store.crypto import (
+    DECRYPT_ERROR_MESSAGE,
+    CredentialsDecryptError,
+    EncryptionKeyError,
+    KeyOrigin,
+    SecretBox,
+    encryption_key_path,
+    load_secret_box,
+)
+from lib.store.db import (
+    UnsupportedDatabaseError,
+    create_db_engine,
+    dispose_engines,
+    get_engine,
+    resolve_database_url,
+)
+from lib.store.migrations import SchemaTooNewError, current_version, latest_version, migrate
+from lib.store.oauth_states import OAuthStateStore, StateCheck
+
+__all__ = [
+    "DECRYPT_ERROR_MESSAGE",
+    "ConnectionInfo",
+    "ConnectionStatus",
+    "ConnectionSummary",
+    "CredentialsDecryptError",
+    "CredentialsStore",
+    "EncryptionKeyError",
+    "KeyOrigin",
+    "OAuthStateStore",
+    "SchemaTooNewError",
+    "SecretBox",
+    "StateCheck",
+    "StoredConnection",
+    "UnsupportedDatabaseError",
+    "create_db_engine",
+    "current_version",
+    "dispose_engines",
+    "encryption_key_path",
+    "get_engine",
+    "latest_version",
+    "load_secret_box",
+    "migrate",
+    "resolve_database_url",
+]

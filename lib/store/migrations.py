@@ -1,0 +1,372 @@
+"""Versioned schema migrations, recorded in a `schema_version` table.
+
+Add a step by appending one function decorated with `@migration(next_version, "what it does")`.
+A step must keep every row: on SQLite, change constraints with `rebuild_sqlite_table`.
+Table definitions here are frozen copies of the schema at that version, never imports of
+tables.py (which describes the latest schema and moves on).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from lib.store.tables import UtcDateTime, row_id_type, sql_in_list
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was migrated by a newer version of the app than this one."""
+
+
+Upgrade = Callable[[Connection], None]
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    upgrade: Upgrade
+
+
+MIGRATIONS: list[Migration] = []
+
+# Any constant works; it only has to be the same in every process of this app.
+_ADVISORY_LOCK_KEY = zlib.crc32(b"stripe-dashboard:migrate")
+
+_schema_version_metadata = sa.MetaData()
+schema_version = sa.Table(
+    "schema_version",
+    _schema_version_metadata,
+    sa.Column("version", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("applied_at", UtcDateTime(), nullable=False),
+)
+
+
+def migration(version: int, description: str) -> Callable[[Upgrade], Upgrade]:
+    """Register the decorated function as the upgrade to `version` (must be the next number)."""
+
+    def register(upgrade: Upgrade) -> Upgrade:
+        expected = len(MIGRATIONS) + 1
+        if version != expected:
+            raise ValueError(f"migration {version} registered out of order: expected {expected}")
+        MIGRATIONS.append(Migration(version, description, upgrade))
+        return upgrade
+
+    return register
+
+
+def latest_version() -> int:
+    """The schema version this code expects."""
+    return MIGRATIONS[-1].version
+
+
+def current_version(connection: Connection) -> int:
+    """The version recorded in the database; 0 for an empty database."""
+    if not sa.inspect(connection).has_table(schema_version.name):
+        return 0
+    found = connection.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
+    return int(found or 0)
+
+
+def migrate(engine: Engine, target: int | None = None) -> int:
+    """Apply pending migrations up to `target` (default: latest) and return the resulting version.
+
+    Each step runs in its own transaction together with its version row, under a lock that
+    makes concurrent callers (several processes starting at once) wait and then skip the
+    steps already applied. Raises SchemaTooNewError when the database is ahead of this code.
+    """
+    goal = latest_version() if target is None else target
+    with engine.connect() as connection, _sqlite_foreign_keys_off(connection):
+        while True:
+            with connection.begin():
+                _lock_for_migration(connection)
+                _schema_version_metadata.create_all(connection, checkfirst=True)
+                version = current_version(connection)
+                if version > latest_version():
+                    raise SchemaTooNewError(
+                        f"database schema version {version} is newer than this app "
+                        f"(version {latest_version()}): upgrade the app"
+                    )
+                if version >= goal:
+                    return version
+                step = MIGRATIONS[version]
+                step.upgrade(connection)
+                _check_sqlite_foreign_keys(connection)
+                connection.execute(
+                    schema_version.insert().values(
+                        version=step.version,
+                        description=step.description,
+                        applied_at=datetime.now(UTC),
+                    )
+                )
+
+
+def _lock_for_migration(connection: Connection) -> None:
+    # SQLite already holds the write lock: db.py begins every transaction with BEGIN IMMEDIATE.
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_ADVISORY_LOCK_KEY)))
+
+
+@contextmanager
+def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
+    # A table rebuild's DROP TABLE must not cascade; the pragma only works outside a transaction.
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver_connection = connection.connection.driver_connection
+    assert driver_connection is not None
+    driver_connection.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        driver_connection.execute("PRAGMA foreign_keys=ON")
+
+
+def _check_sqlite_foreign_keys(connection: Connection) -> None:
+    if connection.dialect.name != "sqlite":
+        return
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"migration left {len(broken)} rows with broken foreign keys")
+
+
+def rebuild_sqlite_table(
+    connection: Connection, table: sa.Table, copied_columns: Sequence[str]
+) -> None:
+    """Replace the SQLite table named `table.name` by `table`'s definition, copying every row.
+
+    SQLite's ALTER TABLE cannot change constraints; this is its documented procedure
+    (create new, copy, drop old, rename), run inside the caller's transaction.
+    """
+    staging = table.to_metadata(sa.MetaData(), name=f"{table.name}__rebuild")
+    connection.execute(sa.schema.CreateTable(staging))
+    columns = ", ".join(copied_columns)
+    connection.exec_driver_sql(
+        f"INSERT INTO {staging.name} ({columns}) SELECT {columns} FROM {table.name}"
+    )
+    connection.exec_driver_sql(f"DROP TABLE {table.name}")
+    connection.exec_driver_sql(f"ALTER TABLE {staging.name} RENAME TO {table.name}")
+    for index in table.indexes:
+        index.create(connection)
+
+
+# Version 1: the seed guide's database, as its Supabase SQL left it.
+
+_SEED_PROVIDERS = ("github", "jira", "slack", "linear", "calendar", "stripe")
+
+
+@migration(1, "seed schema: user_credentials and webhook_events")
+def _create_seed_schema(connection: Connection) -> None:
+    metadata = sa.MetaData()
+    sa.Table(
+        "user_credentials",
+        metadata,
+        sa.Column("id", row_id_type(), primary_key=True, autoincrement=True),
+        sa.Column("user_id", sa.String(255), nullable=False),
+        sa.Column("provider", sa.String(32), nullable=False),
+        sa.Column("credentials", sa.Text(), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False, server_default=sa.func.now()),
+        sa.Column("updated_at", UtcDateTime(), nullable=False, server_default=sa.func.now()),
+        sa.UniqueConstraint("user_id", "provider", name="user_credentials_user_id_provider_key"),
+        sa.CheckConstraint(
+            sql_in_list("provider", _SEED_PROVIDERS), name="user_credentials_provider_check"
+        ),
+    )
+    sa.Table(
+        "webhook_events",
+        metadata,
+        sa.Column("id", row_id_type(), primary_key=True, autoincrement=True),
+        sa.Column("provider", sa.String(32), nullable=False),
+        sa.Column("event_id", sa.String(255), nullable=False),
+        sa.Column("event_type", sa.String(255), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("received_at", UtcDateTime(), nullable=False, server_default=sa.func.now()),
+        sa.UniqueConstraint("provider", "event_id", name="webhook_events_provider_event_id_key"),
+        sa.CheckConstraint(
+            sql_in_list("provider", _SEED_PROVIDERS), name="webhook_events_provider_check"
+        ),
+    )
+    metadata.create_all(connection)
+
+
+# Version 2: twilio in the provider checks, connection status, account_ref, oauth_states.
+
+_V2_PROVIDERS = (*_SEED_PROVIDERS, "twilio")
+_V2_STATUSES = ("connected", "needs_reconnect")
+
+
+@migration(2, "twilio provider, connection status and account_ref, oauth_states")
+def _add_status_and_oauth_states(connection: Connection) -> None:
+    metadata = sa.MetaData()
+    user_credentials = sa.Table(
+        "user_credentials",
+        metadata,
+        sa.Column("id", row_id_type(), primary_key=True, autoincrement=True),
+        sa.Column("user_id", sa.String(255), nullable=False),
+        sa.Column("provider", sa.String(32), nullable=False),
+        sa.Column("credentials", sa.Text(), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False, server_default=sa.func.now()),
+        sa.Column("updated_at", UtcDateTime(), nullable=False, server_default=sa.func.now()),
+        sa.Column("status", sa.String(32), nullable=False, server_default="connected"),
+        sa.Column("status_reason", sa.Text(), nullable=True),
+        sa.Column("account_ref", sa.String(255), nullable=True),
+        sa.UniqueConstraint("user_id", "provider", name="user_credentials_user_id_provider_key"),
+        sa.CheckConstraint(
+            sql_in_list("provider", _V2_PROVIDERS), name="user_credentials_provider_check"
+        ),
+        sa.CheckConstraint(
+            sql_in_list("status", _V2_STATUSES), name="user_credentials_status_check"
+        ),
+        sa.Index("ix_user_credentials_provider_account_ref", "provider", "account_ref"),
+    )
+    webhook_events = sa.Table(
+        "webhook_events",
+        metadata,
+        sa.Column("id", row_id_type(), primary_key=True, autoincrement=True),
+        sa.Column("provider", sa.String(32), nullable=False),
+        sa.Column("event_id", sa.String(255), nullable=False),
+        sa.Column("event_type", sa.String(255), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("received_at", UtcDateTime(), nullable=False, server_default=sa.func.now()),
+        sa.UniqueConstraint("provider", "event_id", name="webhook_events_provider_event_id_key"),
+        sa.CheckConstraint(
+            sql_in_list("provider", _V2_PROVIDERS), name="webhook_events_provider_check"
+        ),
+    )
+    oauth_states = sa.Table(
+        "oauth_states",
+        metadata,
+        sa.Column("state_hash", sa.String(64), primary_key=True),
+        sa.Column("provider", sa.String(32), nullable=False),
+        sa.Column("user_id", sa.String(255), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("expires_at", UtcDateTime(), nullable=False),
+        sa.Column("used_at", UtcDateTime(), nullable=True),
+        sa.CheckConstraint(
+            sql_in_list("provider", _V2_PROVIDERS), name="oauth_states_provider_check"
+        ),
+        sa.Index("ix_oauth_states_expires_at", "expires_at"),
+    )
+    if connection.dialect.name == "sqlite":
+        seed_columns = ["id", "user_id", "provider", "credentials", "created_at", "updated_at"]
+        rebuild_sqlite_table(connection, user_credentials, seed_columns)
+        webhook_columns = ["id", "provider", "event_id", "event_type", "payload", "received_at"]
+        rebuild_sqlite_table(connection, webhook_events, webhook_columns)
+    else:
+        providers_check = sql_in_list("provider", _V2_PROVIDERS)
+        statuses_check = sql_in_list("status", _V2_STATUSES)
+        for statement in (
+            "ALTER TABLE user_credentials DROP CONSTRAINT user_credentials_provider_check",
+            "ALTER TABLE user_credentials ADD CONSTRAINT user_credentials_provider_check "
+            f"CHECK ({providers_check})",
+            "ALTER TABLE user_credentials ADD COLUMN status VARCHAR(32) DEFAULT 'connected' "
+            f"NOT NULL CONSTRAINT user_credentials_status_check CHECK ({statuses_check})",
+            "ALTER TABLE user_credentials ADD COLUMN status_reason TEXT",
+            "ALTER TABLE user_credentials ADD COLUMN account_ref VARCHAR(255)",
+            "ALTER TABLE webhook_events DROP CONSTRAINT webhook_events_provider_check",
+            "ALTER TABLE webhook_events ADD CONSTRAINT webhook_events_provider_check "
+            f"CHECK ({providers_check})",
+        ):
+            connection.exec_driver_sql(statement)
+        for index in user_credentials.indexes:
+            index.create(connection)
+    oauth_states.create(connection)
+
+
+# Version 3: webhook processing columns, rejected deliveries, Events API poll cursors.
+
+_V3_SOURCES = ("webhook", "poll")
+_V3_STATUSES = ("pending", "processed", "failed")
+
+
+@migration(3, "webhook processing columns, webhook_rejections, webhook_poll_cursors")
+def _add_webhook_processing(connection: Connection) -> None:
+    metadata = sa.MetaData()
+    webhook_events = sa.Table(
+        "webhook_events",
+        metadata,
+        sa.Column("id", row_id_type(), primary_key=True, autoincrement=True),
+        sa.Column("provider", sa.String(32), nullable=False),
+        sa.Column("event_id", sa.String(255), nullable=False),
+        sa.Column("event_type", sa.String(255), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("received_at", UtcDateTime(), nullable=False, server_default=sa.func.now()),
+        sa.Column("source", sa.String(16), nullable=False, server_default="webhook"),
+        sa.Column("mesh_name", sa.String(255), nullable=True),
+        sa.Column("mesh_payload", sa.Text(), nullable=True),
+        sa.Column("event_created", sa.BigInteger(), nullable=True),
+        sa.Column("account_ref", sa.String(255), nullable=True),
+        sa.Column("livemode", sa.Boolean(), nullable=True),
+        sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+        sa.Column("processed_at", UtcDateTime(), nullable=True),
+        sa.Column("processing_error", sa.Text(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+        sa.UniqueConstraint("provider", "event_id", name="webhook_events_provider_event_id_key"),
+        sa.CheckConstraint(
+            sql_in_list("provider", _V2_PROVIDERS), name="webhook_events_provider_check"
+        ),
+        sa.CheckConstraint(sql_in_list("source", _V3_SOURCES), name="webhook_events_source_check"),
+        sa.CheckConstraint(sql_in_list("status", _V3_STATUSES), name="webhook_events_status_check"),
+        sa.Index("ix_webhook_events_status_id", "status", "id"),
+        sa.Index("ix_webhook_events_mesh_name_id", "mesh_name", "id"),
+    )
+    webhook_rejections = sa.Table(
+        "webhook_rejections",
+        metadata,
+        sa.Column("id", row_id_type(), primary_key=True, autoincrement=True),
+        sa.Column("provider", sa.String(32), nullable=False),
+        sa.Column("reason", sa.String(64), nullable=False),
+        sa.Column("received_at", UtcDateTime(), nullable=False),
+        sa.CheckConstraint(
+            sql_in_list("provider", _V2_PROVIDERS), name="webhook_rejections_provider_check"
+        ),
+        sa.Index("ix_webhook_rejections_reason", "reason"),
+    )
+    webhook_poll_cursors = sa.Table(
+        "webhook_poll_cursors",
+        metadata,
+        sa.Column("account_key", sa.String(255), primary_key=True),
+        sa.Column("last_event_created", sa.BigInteger(), nullable=True),
+        sa.Column("last_event_id", sa.String(255), nullable=True),
+        sa.Column("last_polled_at", UtcDateTime(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("last_error_at", UtcDateTime(), nullable=True),
+    )
+    if connection.dialect.name == "sqlite":
+        v2_columns = ["id", "provider", "event_id", "event_type", "payload", "received_at"]
+        rebuild_sqlite_table(connection, webhook_events, v2_columns)
+    else:
+        sources_check = sql_in_list("source", _V3_SOURCES)
+        statuses_check = sql_in_list("status", _V3_STATUSES)
+        for statement in (
+            "ALTER TABLE webhook_events ADD COLUMN source VARCHAR(16) DEFAULT 'webhook' NOT NULL "
+            f"CONSTRAINT webhook_events_source_check CHECK ({sources_check})",
+            "ALTER TABLE webhook_events ADD COLUMN mesh_name VARCHAR(255)",
+            "ALTER TABLE webhook_events ADD COLUMN mesh_payload TEXT",
+            "ALTER TABLE webhook_events ADD COLUMN event_created BIGINT",
+            "ALTER TABLE webhook_events ADD COLUMN account_ref VARCHAR(255)",
+            "ALTER TABLE webhook_events ADD COLUMN livemode BOOLEAN",
+            "ALTER TABLE webhook_events ADD COLUMN status VARCHAR(16) DEFAULT 'pending' NOT NULL "
+            f"CONSTRAINT webhook_events_status_check CHECK ({statuses_check})",
+            "ALTER TABLE webhook_events ADD COLUMN processed_at TIMESTAMP WITH TIME ZONE",
+            "ALTER TABLE webhook_events ADD COLUMN processing_error TEXT",
+            "ALTER TABLE webhook_events ADD COLUMN attempts INTEGER DEFAULT 0 NOT NULL",
+        ):
+            connection.exec_driver_sql(statement)
+        for index in webhook_events.indexes:
+            index.create(connection)
+    # Rows stored before this version were never meant to trigger reactions: do not replay them.
+    connection.execute(
+        webhook_events.update().values(
+            status="processed", processed_at=webhook_events.c.received_at
+        )
+    )
+    webhook_rejections.create(connection)
+    webhook_poll_cursors.create(connection)

@@ -1,0 +1,61 @@
+"""Fetching a widget's data through its provider adapter (no Streamlit: the CLI uses it too)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from lib.providers.base import ProviderAdapter
+from lib.providers.stripe import StripeAdapter
+from lib.providers.types import ApiResponse, ProviderCredentials, RequestOptions
+from lib.widgets.schema import DataSourceSpec, resolve_time_tokens
+
+
+def request_params(
+    source: DataSourceSpec, now: datetime, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The query (or body) of a data source: its params with time tokens resolved, plus `extra`."""
+    params = dict(resolve_time_tokens(dict(source.params), now))
+    params.update(extra or {})
+    return params
+
+
+def fetch_source(
+    source: DataSourceSpec,
+    adapter: ProviderAdapter,
+    credentials: ProviderCredentials,
+    now: datetime,
+    extra_params: Mapping[str, Any] | None = None,
+) -> ApiResponse[Any]:
+    """The raw response a widget transforms: inline data, one API call, or every page.
+
+    With `paginate`, Stripe lists are read page by page (100 at a time) up to `maxItems` and
+    returned as one list object, so the transform's `path: "data"` works unchanged.
+    """
+    if source.type == "static":
+        return ApiResponse(success=True, data=source.data)
+    if source.endpoint is None:
+        raise ValueError("an api data source needs an endpoint")
+    params = request_params(source, now, extra_params)
+    if source.paginate is not None and isinstance(adapter, StripeAdapter):
+        params.pop("limit", None)
+        listed = adapter.list_all(
+            credentials, source.endpoint, params, cap=source.paginate.max_items
+        )
+        data = {"object": "list", "data": listed.data or [], "has_more": False}
+        return ApiResponse(
+            success=listed.success,
+            data=data if listed.success else None,
+            error=listed.error,
+            rate_limit=listed.rate_limit,
+            status=listed.status,
+            attempts=listed.attempts,
+        )
+    options = RequestOptions(
+        endpoint=source.endpoint,
+        method=source.method,
+        params=params if source.method == "GET" else None,
+        body=params if source.method != "GET" else None,
+    )
+    return adapter.request(credentials, options)

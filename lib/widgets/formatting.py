@@ -1,0 +1,360 @@
+"""Turning transformed rows into what people read: money, times, numbers, badges, links, icons.
+
+Each formatter has a vectorised `*_series` form for tables; the single-value forms are the
+same code on one value, so a card and a table row always agree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from babel.numbers import get_decimal_symbol, get_group_symbol
+
+from lib.money import format_money, format_money_series, group_digit_series
+from lib.widgets.conditions import value_kinds
+from lib.widgets.schema import BadgeColor, DisplaySpec, FieldSpec
+
+MONTH_ABBREVIATIONS = (
+    *("Jan", "Feb", "Mar", "Apr", "May", "Jun"),
+    *("Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+)
+FALLBACK_BADGE_COLORS: dict[str, BadgeColor] = {
+    "succeeded": "green",
+    "paid": "green",
+    "active": "green",
+    "failed": "red",
+    "canceled": "red",
+    "unpaid": "red",
+    "pending": "orange",
+    "past_due": "orange",
+    "incomplete": "orange",
+    "trialing": "blue",
+}
+_MINUTE, _HOUR, _DAY = 60, 3600, 86400
+_MONTH, _YEAR = 30 * _DAY, 365 * _DAY
+# Spans below 1 minute read "just now"; the unit is the largest whose size the span reaches.
+_UNIT_LIMITS = (_HOUR, _DAY, _MONTH, _YEAR)
+_UNIT_SECONDS = (_MINUTE, _HOUR, _DAY, _MONTH, _YEAR)
+_UNIT_WORDS = [
+    f" {unit}{plural}"
+    for unit in ("minute", "hour", "day", "month", "year")
+    for plural in ("", "s")
+]
+
+
+@dataclass(frozen=True)
+class StatValue:
+    """One figure of a stat widget: per group (e.g. per currency) when the stat groups."""
+
+    label: str
+    group: str | None
+    value: int | float | None
+    text: str
+
+
+def format_relative_time(ts: Any, now: datetime) -> str:
+    """'just now', '5 minutes ago', '1 hour ago', '3 months ago', 'in 5 minutes'; '' if missing.
+
+    `ts` is unix seconds (or an ISO 8601 string). Counts are whole units, rounded down.
+    """
+    return str(format_relative_time_series(pd.Series([ts], dtype=object), now).iloc[0])
+
+
+def format_short_date(ts: Any, tz: str = "UTC") -> str:
+    """'Nov 27, 2026' in time zone `tz`; '' if missing."""
+    return str(format_short_date_series(pd.Series([ts], dtype=object), tz).iloc[0])
+
+
+def format_datetime(ts: Any, tz: str = "UTC") -> str:
+    """'2026-11-27 13:05 UTC' in time zone `tz` (with that zone's abbreviation); '' if missing."""
+    return str(format_datetime_series(pd.Series([ts], dtype=object), tz).iloc[0])
+
+
+def format_relative_time_series(values: pd.Series, now: datetime) -> pd.Series:
+    """Vectorised `format_relative_time`."""
+    moments = to_utc_timestamps(values)
+    reference = pd.Timestamp(now if now.tzinfo is not None else now.replace(tzinfo=UTC))
+    seconds = (reference - moments).dt.total_seconds().to_numpy()
+    missing = np.isnan(seconds)
+    span = np.floor(np.abs(np.where(missing, 0, seconds))).astype("int64")
+    unit = np.searchsorted(_UNIT_LIMITS, span, side="right")
+    count = span // np.asarray(_UNIT_SECONDS)[unit]
+    future = (seconds < 0).astype("int64")
+    text = (
+        _choose(["", "in "], future)
+        + pd.Series(count).astype("str")
+        + _choose(_UNIT_WORDS, unit * 2 + (count != 1))
+        + _choose([" ago", ""], future)
+    )
+    text = text.mask(span < _MINUTE, "just now").mask(missing, "")
+    return text.set_axis(values.index)
+
+
+def format_short_date_series(values: pd.Series, tz: str = "UTC") -> pd.Series:
+    """Vectorised `format_short_date`."""
+    local = to_utc_timestamps(values).dt.tz_convert(tz)
+    valid = local.notna()
+    result = pd.Series("", index=values.index, dtype="str")
+    if valid.any():
+        shown = local[valid]
+        months = np.asarray(MONTH_ABBREVIATIONS, dtype=object)[shown.dt.month.to_numpy() - 1]
+        text = (
+            pd.Series(months, index=shown.index, dtype="str")
+            + " "
+            + shown.dt.day.astype("str")
+            + ", "
+            + shown.dt.year.astype("str")
+        )
+        result[valid] = text
+    return result
+
+
+def format_datetime_series(values: pd.Series, tz: str = "UTC") -> pd.Series:
+    """Vectorised `format_datetime`."""
+    utc = to_utc_timestamps(values)
+    local = utc.dt.tz_convert(tz)
+    valid = local.notna()
+    result = pd.Series("", index=values.index, dtype="str")
+    if not valid.any():
+        return result
+    shown, shown_utc = local[valid], utc[valid]
+
+    def two_digits(part: pd.Series) -> pd.Series:
+        return part.astype("str").str.zfill(2)
+
+    text = (
+        shown.dt.year.astype("str")
+        + "-"
+        + two_digits(shown.dt.month)
+        + "-"
+        + two_digits(shown.dt.day)
+        + " "
+        + two_digits(shown.dt.hour)
+        + ":"
+        + two_digits(shown.dt.minute)
+        + " "
+        + _zone_names(shown, shown_utc)
+    )
+    result[valid] = text
+    return result
+
+
+def _zone_names(local: pd.Series, utc: pd.Series) -> pd.Series:
+    # One abbreviation per UTC offset present (CET/CEST), looked up once per offset.
+    offsets = local.dt.tz_localize(None) - utc.dt.tz_localize(None)
+    names = {offset: local[offsets == offset].iloc[0].tzname() for offset in offsets.unique()}
+    return offsets.map(names).astype("str")
+
+
+def to_utc_timestamps(values: pd.Series) -> pd.Series:
+    """Unix seconds, ISO 8601 strings or datetimes as UTC timestamps; anything else is NaT."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        stamps = pd.to_datetime(values, utc=True)
+        return stamps
+    numbers = pd.to_numeric(values.mask(value_kinds(values) == "boolean"), errors="coerce")
+    stamps = pd.to_datetime(numbers, unit="s", utc=True, errors="coerce")
+    strings = value_kinds(values) == "string"
+    if strings.any():
+        parsed = pd.to_datetime(
+            values[strings].astype("str"), utc=True, errors="coerce", format="ISO8601"
+        )
+        stamps = stamps.mask(strings & stamps.isna(), parsed)
+    return stamps
+
+
+def format_number_series(values: pd.Series, locale: str = "en_US", decimals: int = 3) -> pd.Series:
+    """Numbers with the locale's grouping and up to `decimals` decimals: 1234.5 -> '1,234.5'."""
+    numbers = pd.to_numeric(values.mask(value_kinds(values) != "number"), errors="coerce")
+    result = pd.Series("", index=values.index, dtype="str")
+    valid = numbers.notna() & np.isfinite(numbers.astype("float64"))
+    if not valid.any():
+        return result
+    shown = numbers[valid]
+    if pd.api.types.is_integer_dtype(shown.dtype):
+        scaled, decimals = shown.astype("int64").to_numpy(), 0
+    else:
+        scaled = np.round(shown.astype("float64").to_numpy() * 10**decimals).astype("int64")
+    negative = scaled < 0
+    major, minor = np.divmod(np.abs(scaled), 10**decimals)
+    text = group_digit_series(
+        pd.Series(major, dtype="int64").astype("str"), get_group_symbol(locale)
+    )
+    if decimals:
+        fraction = pd.Series(minor + 10**decimals).astype("str").str.slice(1).str.rstrip("0")
+        point = np.where(fraction == "", "", get_decimal_symbol(locale))
+        text = text + point + fraction
+    text = pd.Series(np.where(negative & (scaled != 0), "-", ""), dtype="str") + text
+    result[valid] = text.to_numpy()
+    return result
+
+
+def format_percent_series(values: pd.Series, locale: str = "en_US") -> pd.Series:
+    """Fractions as percentages with up to one decimal: 0.125 -> '12.5%'."""
+    numbers = pd.to_numeric(values.mask(value_kinds(values) != "number"), errors="coerce")
+    text = format_number_series(numbers.astype("float64") * 100, locale, decimals=1)
+    return text.mask(text != "", text + "%")
+
+
+def badge_colors(frame: pd.DataFrame, field: FieldSpec) -> pd.Series:
+    """Streamlit colour per row for a badge: the first matching style rule, else by value.
+
+    Fallbacks: green for succeeded/paid/active, red for failed/canceled/unpaid, orange for
+    pending/past_due/incomplete, blue for trialing, gray otherwise.
+    """
+    values = _column(frame, field.key)
+    by_value = values.astype("str").str.lower().map(FALLBACK_BADGE_COLORS)
+    colors = by_value.where(values.notna() & by_value.notna(), "gray").astype("str")
+    decided = pd.Series(False, index=frame.index)
+    for rule in field.style:
+        hit = rule.parsed_condition.evaluate_frame(frame) & ~decided
+        colors[hit] = rule.color
+        decided |= hit
+    return colors
+
+
+def format_rows(
+    frame: pd.DataFrame,
+    display: DisplaySpec,
+    now: datetime,
+    tz: str = "UTC",
+    locale: str = "en_US",
+) -> pd.DataFrame:
+    """The display text of every field (columns = field keys, in field order; nulls are '').
+
+    Money is written in each row's own currency; dates relative to `now` or in zone `tz`;
+    badges as their text; links as their linkText or URL; icons through the field's icons map.
+    """
+    columns = {spec.key: _format_column(frame, spec, now, tz, locale) for spec in display.fields}
+    return pd.DataFrame(columns, index=frame.index, columns=list(columns))
+
+
+def _format_column(
+    frame: pd.DataFrame, spec: FieldSpec, now: datetime, tz: str, locale: str
+) -> pd.Series:
+    values = _column(frame, spec.key)
+    if spec.type == "link":
+        text = _plain_text(values)
+        return text if spec.link_text is None else text.mask(text != "", spec.link_text)
+    if spec.type == "icon":
+        return _plain_text(values.map(spec.icons).where(values.map(spec.icons).notna(), values))
+    chosen = spec.format or {"number": "number", "date": "datetime"}.get(spec.type)
+    if chosen == "currency":
+        return format_money_series(values, _column(frame, spec.currency_field), locale)
+    if chosen == "relative-time":
+        return format_relative_time_series(values, now)
+    if chosen == "short-date":
+        return format_short_date_series(values, tz)
+    if chosen == "datetime":
+        return format_datetime_series(values, tz)
+    if chosen == "percent":
+        return format_percent_series(values, locale)
+    if chosen == "number":
+        return format_number_series(values, locale)
+    return _plain_text(values)
+
+
+def _choose(options: list[str], choice: np.ndarray) -> pd.Series:
+    # A string column built by indexing a few options (arrow take), not row by row.
+    return pd.Series(pd.array(options, dtype="str").take(np.asarray(choice, dtype="int64")))
+
+
+def _column(frame: pd.DataFrame, key: str) -> pd.Series:
+    if key in frame.columns:
+        return frame[key]
+    return pd.Series(None, index=frame.index, dtype=object)
+
+
+def _plain_text(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(
+        values.dtype
+    ):
+        return values.fillna("").astype("str")
+    text = values.map(_to_text, na_action="ignore")
+    return text.where(values.notna(), "").astype("str")
+
+
+def _to_text(value: Any) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def compute_stat(
+    frame: pd.DataFrame, display: DisplaySpec, locale: str = "en_US"
+) -> list[StatValue]:
+    """The stat view's figures: one per group (e.g. per currency), never mixing currencies.
+
+    `count` counts non-missing values. A money figure is written in its group's currency; an
+    average of money is rounded half-to-even to a whole minor unit. No rows and a groupBy give
+    no figures; without groupBy there is always one (sum and count 0, others missing).
+    """
+    stat = display.stat
+    if stat is None:
+        return []
+    spec = display.field_named(stat.field)
+    values = _column(frame, stat.field)
+    if stat.group_by is None:
+        return [_stat_value(stat.label, None, values, stat.aggregate, spec, locale)]
+    groups = _column(frame, stat.group_by)
+    keys = groups.astype("str").where(groups.notna(), None)
+    figures = [
+        _stat_value(stat.label, key, values[keys == key], stat.aggregate, spec, locale)
+        for key in sorted(keys.dropna().unique())
+    ]
+    if keys.isna().any():
+        figures.append(
+            _stat_value(stat.label, None, values[keys.isna()], stat.aggregate, spec, locale)
+        )
+    return figures
+
+
+def _stat_value(
+    label: str,
+    group: str | None,
+    values: pd.Series,
+    aggregate: str,
+    spec: FieldSpec | None,
+    locale: str,
+) -> StatValue:
+    present = values[value_kinds(values) == "number"]
+    if aggregate == "count":
+        count = int(values.notna().sum())
+        return StatValue(label, group, count, _number_text(count, locale))
+    if present.empty:
+        empty: int | None = 0 if aggregate == "sum" else None
+        return StatValue(label, group, empty, "" if empty is None else _number_text(0, locale))
+    numbers = pd.to_numeric(present)
+    whole = pd.api.types.is_integer_dtype(numbers.dtype)
+    value: int | float
+    if aggregate == "avg":
+        if whole:
+            total = Decimal(int(numbers.astype("int64").sum()))
+            value = int((total / len(numbers)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+        else:
+            value = float(numbers.mean())
+    else:
+        result = getattr(numbers, aggregate)()
+        value = int(result) if whole else float(result)
+    if (
+        spec is not None
+        and spec.format == "currency"
+        and group is not None
+        and isinstance(value, int)
+    ):
+        return StatValue(label, group, value, format_money(value, group, locale))
+    if spec is not None and spec.format == "percent":
+        text = format_percent_series(pd.Series([value]), locale).iloc[0]
+        return StatValue(label, group, value, str(text))
+    return StatValue(label, group, value, _number_text(value, locale))
+
+
+def _number_text(value: float, locale: str) -> str:
+    return str(format_number_series(pd.Series([value]), locale).iloc[0])

@@ -1,0 +1,176 @@
+"""A widget on the event bus: publishing row selections, and filter/highlight/refresh on events.
+
+The state lives in a plain mutable mapping (the session state in the app, a dict in tests),
+so this module needs no Streamlit and handlers work from any publisher.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lib.events import Event, EventBus, pattern_matches
+from lib.widgets.schema import SubscriptionSpec, WidgetDefinition
+
+
+@dataclass
+class WidgetEventState:
+    filters: dict[int, Any] = field(default_factory=dict)
+    highlights: dict[int, Any] = field(default_factory=dict)
+    refreshes: int = 0
+    published: str | None = None
+
+
+@dataclass(frozen=True)
+class ActiveFilter:
+    index: int
+    field: str
+    value: Any
+
+
+def json_value(value: Any) -> Any:
+    """A cell as plain JSON: numpy numbers become Python numbers, missing values None."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or (not isinstance(value, list | dict | str) and pd.isna(value)):
+        return None
+    return value
+
+
+def lookup(payload: dict[str, Any], dotted: str) -> Any:
+    value: Any = payload
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+class WidgetInteractions:
+    """What one widget does on the bus during a page run."""
+
+    def __init__(
+        self,
+        widget_id: str,
+        definition: WidgetDefinition,
+        bus: EventBus,
+        session: MutableMapping[str, Any],
+    ) -> None:
+        self.widget_id = widget_id
+        self.definition = definition
+        self.bus = bus
+        key = f"_widget_events:{widget_id}"
+        if not isinstance(session.get(key), WidgetEventState):
+            session[key] = WidgetEventState()
+        self.state: WidgetEventState = session[key]
+
+    @property
+    def subscriber_id(self) -> str:
+        return self.widget_id
+
+    @property
+    def selectable(self) -> bool:
+        events = self.definition.events
+        return events is not None and events.on_item_click is not None
+
+    def subscribe(self) -> None:
+        """(Re)subscribe every subscription of the definition; the bus replaces old handlers."""
+        for index, spec in enumerate(self.definition.subscriptions):
+            self.bus.subscribe(spec.pattern, self._handler(index, spec), self.subscriber_id)
+
+    def _handler(self, index: int, spec: SubscriptionSpec) -> Any:
+        state = self.state
+
+        def handle(event: Event) -> None:
+            if spec.action == "refresh":
+                state.refreshes += 1
+                return
+            assert spec.filter_by is not None
+            value = json_value(lookup(event.payload, spec.filter_by.event_field))
+            target = state.filters if spec.action == "filter" else state.highlights
+            target[index] = value
+
+        return handle
+
+    def active_filters(self) -> list[ActiveFilter]:
+        found: list[ActiveFilter] = []
+        for index, value in sorted(self.state.filters.items()):
+            spec = self.definition.subscriptions[index]
+            assert spec.filter_by is not None
+            found.append(ActiveFilter(index, spec.filter_by.widget_field, value))
+        return found
+
+    def clear_filter(self, index: int) -> None:
+        self.state.filters.pop(index, None)
+
+    def waiting_for_selection(self) -> bool:
+        """True while a subscription marked `required` has not received its event yet."""
+        return any(
+            spec.action == "filter" and spec.required and index not in self.state.filters
+            for index, spec in enumerate(self.definition.subscriptions)
+        )
+
+    def query_params(self) -> dict[str, Any]:
+        """API parameters set by active filters whose filterBy names a `queryParam`."""
+        params: dict[str, Any] = {}
+        for active in self.active_filters():
+            spec = self.definition.subscriptions[active.index]
+            if (
+                spec.filter_by is not None
+                and spec.filter_by.query_param
+                and active.value is not None
+            ):
+                params[spec.filter_by.query_param] = active.value
+        return params
+
+    def refresh_count(self) -> int:
+        return self.state.refreshes
+
+    def narrow(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Only the rows whose field equals each active filter's value."""
+        for active in self.active_filters():
+            if active.field not in frame.columns:
+                return frame.iloc[0:0]
+            frame = frame[_equals(frame[active.field], active.value)]
+        return frame
+
+    def highlighted(self, frame: pd.DataFrame) -> pd.Series:
+        marks = pd.Series(False, index=frame.index)
+        for index, value in self.state.highlights.items():
+            spec = self.definition.subscriptions[index]
+            assert spec.filter_by is not None
+            if spec.filter_by.widget_field in frame.columns:
+                marks |= _equals(frame[spec.filter_by.widget_field], value)
+        return marks
+
+    def event_payloads(self) -> list[dict[str, Any]]:
+        """Event-driven widgets: payloads of matching logged events, newest first."""
+        patterns = [spec.pattern for spec in self.definition.subscriptions]
+        entries = [
+            entry
+            for entry in self.bus.log()
+            if any(pattern_matches(pattern, entry.event.name) for pattern in patterns)
+        ]
+        return [dict(entry.event.payload) for entry in reversed(entries)]
+
+    def publish_selection(self, row: pd.Series) -> bool:
+        """Publish onItemClick for a newly selected row; False when it was already published."""
+        events = self.definition.events
+        if events is None or events.on_item_click is None:
+            return False
+        click = events.on_item_click
+        payload = {key: json_value(row.get(key)) for key in click.payload}
+        identity = str(json_value(row.get("id")) if "id" in row.index else payload)
+        if identity == self.state.published:
+            return False
+        self.state.published = identity
+        self.bus.publish(click.event_name, payload, click.source or self.widget_id)
+        return True
+
+
+def _equals(values: pd.Series, target: Any) -> pd.Series:
+    if target is None:
+        return values.isna()
+    return values.astype("string").fillna("\x00") == str(target)

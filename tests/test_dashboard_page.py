@@ -1,0 +1,127 @@
+"""The dashboard as a user sees it, run in-process with AppTest against the demo account."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lib.accounts import demo_account, stripe_adapter_for
+from lib.money import format_money
+from lib.providers.types import RequestOptions
+from tests.apptest_support import run_app, shown_text
+from tests.loopback_server import LoopbackServer, Reply
+
+STATIC_WIDGET = {
+    "type": "static-money",
+    "version": 1,
+    "name": "Money check",
+    "provider": "stripe",
+    "dataSource": {
+        "type": "static",
+        "data": {
+            "data": [
+                {"id": "ch_1", "amount": 1999, "currency": "jpy", "status": "succeeded"},
+                {"id": "ch_2", "amount": 1999, "currency": "kwd", "status": "failed"},
+                {"id": "ch_3", "amount": -500, "currency": "usd", "status": "pending"},
+            ]
+        },
+    },
+    "transform": {
+        "path": "data",
+        "mapItem": {"id": "id", "amount": "amount", "currency": "currency", "status": "status"},
+    },
+    "display": {
+        "view": "list",
+        "fields": [
+            {"key": "amount", "label": "Amount", "type": "number", "format": "currency"},
+            {"key": "status", "label": "Status", "type": "badge"},
+        ],
+    },
+}
+
+
+def write_widget(folder: Path, name: str, definition: dict[str, object]) -> None:
+    (folder / name).write_text(json.dumps(definition), encoding="utf-8")
+
+
+def test_recent_payments_show_the_demo_accounts_newest_succeeded_charges() -> None:
+    app = run_app()
+
+    assert not app.exception
+    texts = shown_text(app)
+    assert any("Demo data" in text for text in texts)
+    assert "#### Recent Payments" in texts
+    listed = demo_adapter_charges()
+    newest = max(
+        (charge for charge in listed if charge["status"] == "succeeded"),
+        key=lambda charge: charge["created"],
+    )
+    expected = format_money(newest["amount"], newest["currency"])
+    assert any(expected in text and newest["customer"] in text for text in texts)
+
+
+def demo_adapter_charges() -> list[dict[str, object]]:
+    account = demo_account()
+    response = stripe_adapter_for(account).request(
+        account.credentials, RequestOptions("/charges", params={"limit": 20})
+    )
+    assert response.success
+    return response.data["data"]
+
+
+def test_each_row_is_written_in_its_own_currency(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_widget(tmp_path, "money.json", STATIC_WIDGET)
+    monkeypatch.setenv("WIDGETS_DIR", str(tmp_path))
+
+    texts = shown_text(run_app())
+
+    lines = [text for text in texts if "·" in text or "badge" in text]
+    assert any(text.startswith("**¥1,999**") for text in lines)
+    assert any(text.startswith("**KWD\xa01.999**") for text in lines)
+    assert any(text.startswith("**-$5.00**") for text in lines)
+    assert any(":red-badge[failed]" in text for text in lines)
+
+
+def test_a_broken_definition_shows_its_error_card_while_the_others_render(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_widget(tmp_path, "money.json", STATIC_WIDGET)
+    broken = json.loads(json.dumps(STATIC_WIDGET))
+    broken["display"]["fields"][0]["format"] = "curency"
+    write_widget(tmp_path, "broken.json", broken)
+    (tmp_path / "not-json.json").write_text("{ nope", encoding="utf-8")
+    monkeypatch.setenv("WIDGETS_DIR", str(tmp_path))
+
+    app = run_app()
+
+    assert not app.exception
+    errors = [error.value for error in app.error]
+    assert any("broken.json: display.fields[0].format" in error for error in errors)
+    assert any("curency" in error and "relative-time" in error for error in errors)
+    assert any("not-json.json" in error and "invalid JSON" in error for error in errors)
+    assert any(text.startswith("**¥1,999**") for text in shown_text(app))
+
+
+def test_a_rejected_key_asks_to_reconnect_instead_of_an_error_wall(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rejected = Reply(
+        401,
+        json={"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}},
+    )
+    with LoopbackServer() as stripe:
+        stripe.on("/v1/charges", lambda _request: rejected)
+        monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_rejected0000000000000000")
+        monkeypatch.setenv("STRIPE_API_BASE", f"{stripe.url}/v1")
+
+        app = run_app()
+
+    assert not app.exception
+    assert not any("Demo data" in text for text in shown_text(app))
+    warnings = [warning.value for warning in app.warning]
+    assert any("Stripe rejected the key in STRIPE_SECRET_KEY" in text for text in warnings)
+    assert all("sk_test_rejected" not in text for text in shown_text(app))

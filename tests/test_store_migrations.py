@@ -1,0 +1,212 @@
+"""Schema migrations on SQLite and PostgreSQL: fresh install, re-run, upgrade with data, races."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from lib.store import SchemaTooNewError, create_db_engine, current_version, latest_version, migrate
+from lib.store.migrations import schema_version
+from lib.store.tables import metadata, oauth_states, user_credentials, webhook_events
+
+SEED_TABLES = {"user_credentials", "webhook_events"}
+
+
+@pytest.fixture
+def empty_engine(db_url: str) -> Engine:
+    engine = create_db_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+def test_migrate_builds_the_latest_schema_from_an_empty_database(empty_engine: Engine) -> None:
+    version = migrate(empty_engine)
+
+    assert version == latest_version() == 2
+    inspector = sa.inspect(empty_engine)
+    assert set(inspector.get_table_names()) == {*metadata.tables, "schema_version"}
+    with empty_engine.connect() as connection:
+        applied = connection.execute(
+            sa.select(schema_version.c.version).order_by(schema_version.c.version)
+        ).scalars()
+        assert list(applied) == [1, 2]
+
+
+def test_migrated_schema_is_the_one_tables_py_describes(empty_engine: Engine) -> None:
+    migrate(empty_engine)
+    inspector = sa.inspect(empty_engine)
+
+    for table in metadata.tables.values():
+        found = {column["name"]: column["nullable"] for column in inspector.get_columns(table.name)}
+        assert found == {column.name: column.nullable for column in table.columns}, table.name
+        indexes = {index["name"] for index in inspector.get_indexes(table.name)}
+        assert {index.name for index in table.indexes} <= indexes, table.name
+
+
+def test_migrate_twice_changes_nothing(empty_engine: Engine) -> None:
+    migrate(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(webhook_events.insert().values(_webhook_row("evt_1", "stripe")))
+
+    assert migrate(empty_engine) == latest_version()
+    with empty_engine.connect() as connection:
+        assert (
+            connection.execute(sa.select(sa.func.count()).select_from(schema_version)).scalar() == 2
+        )
+        assert connection.execute(sa.select(webhook_events.c.event_id)).scalars().all() == ["evt_1"]
+
+
+def test_upgrade_from_version_1_keeps_every_row_and_then_accepts_twilio(
+    empty_engine: Engine,
+) -> None:
+    assert migrate(empty_engine, target=1) == 1
+    created = datetime(2024, 6, 20, 9, 30, tzinfo=UTC)
+    v1 = sa.MetaData()
+    v1_credentials = sa.Table("user_credentials", v1, autoload_with=empty_engine)
+    v1_events = sa.Table("webhook_events", v1, autoload_with=empty_engine)
+    with empty_engine.begin() as connection:
+        credential_ids = [
+            connection.execute(
+                v1_credentials.insert().values(
+                    user_id=user_id,
+                    provider=provider,
+                    credentials=blob,
+                    created_at=created,
+                    updated_at=created,
+                )
+            ).inserted_primary_key[0]
+            for user_id, provider, blob in [("u1", "stripe", "blob-1"), ("u2", "github", "blob-2")]
+        ]
+        event_ids = [
+            connection.execute(
+                v1_events.insert().values(
+                    {
+                        **_webhook_row(event_id, provider),
+                        "payload": '{"ok": true}',
+                        "received_at": created,
+                    }
+                )
+            ).inserted_primary_key[0]
+            for event_id, provider in [("evt_a", "stripe"), ("evt_b", "slack")]
+        ]
+    with pytest.raises(IntegrityError), empty_engine.begin() as connection:
+        connection.execute(v1_events.insert().values(_webhook_row("evt_t", "twilio")))
+
+    assert migrate(empty_engine) == 2
+
+    with empty_engine.begin() as connection:
+        kept = connection.execute(
+            sa.select(
+                user_credentials.c.id,
+                user_credentials.c.user_id,
+                user_credentials.c.provider,
+                user_credentials.c.credentials,
+                user_credentials.c.created_at,
+                user_credentials.c.status,
+                user_credentials.c.account_ref,
+            ).order_by(user_credentials.c.id)
+        ).all()
+        assert [tuple(row) for row in kept] == [
+            (credential_ids[0], "u1", "stripe", "blob-1", created, "connected", None),
+            (credential_ids[1], "u2", "github", "blob-2", created, "connected", None),
+        ]
+        events = connection.execute(
+            sa.select(
+                webhook_events.c.id,
+                webhook_events.c.event_id,
+                webhook_events.c.payload,
+                webhook_events.c.received_at,
+            ).order_by(webhook_events.c.id)
+        ).all()
+        assert [tuple(row) for row in events] == [
+            (event_ids[0], "evt_a", '{"ok": true}', created),
+            (event_ids[1], "evt_b", '{"ok": true}', created),
+        ]
+        connection.execute(webhook_events.insert().values(_webhook_row("evt_t", "twilio")))
+        connection.execute(
+            user_credentials.insert().values(
+                user_id="u1", provider="twilio", credentials="blob-3", account_ref="AC123"
+            )
+        )
+        added = connection.execute(webhook_events.insert().values(_webhook_row("evt_n", "stripe")))
+        assert added.inserted_primary_key[0] not in event_ids
+
+
+@pytest.mark.parametrize("table", [user_credentials, webhook_events, oauth_states])
+def test_unknown_provider_is_rejected_by_the_database(engine: Engine, table: sa.Table) -> None:
+    rows = {
+        "user_credentials": {"user_id": "u1", "provider": "paypal", "credentials": "x"},
+        "webhook_events": _webhook_row("evt_1", "paypal"),
+        "oauth_states": {
+            "state_hash": "0" * 64,
+            "provider": "paypal",
+            "user_id": "u1",
+            "created_at": datetime.now(UTC),
+            "expires_at": datetime.now(UTC),
+        },
+    }
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(table.insert().values(rows[table.name]))
+
+
+def test_unknown_connection_status_is_rejected_by_the_database(engine: Engine) -> None:
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(
+            user_credentials.insert().values(
+                user_id="u1", provider="stripe", credentials="x", status="broken"
+            )
+        )
+
+
+def test_two_processes_migrating_at_once_both_succeed(db_url: str) -> None:
+    engines = [create_db_engine(db_url) for _ in range(2)]
+    start = threading.Barrier(len(engines))
+    results: list[int | BaseException] = []
+
+    def run(engine: Engine) -> None:
+        start.wait()
+        try:
+            results.append(migrate(engine))
+        except BaseException as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=run, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with engines[0].connect() as connection:
+        versions = connection.execute(sa.select(schema_version.c.version)).scalars().all()
+    for engine in engines:
+        engine.dispose()
+
+    assert results == [2, 2]
+    assert sorted(versions) == [1, 2]
+
+
+def test_a_database_from_a_newer_app_is_refused(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            schema_version.insert().values(
+                version=99, description="from the future", applied_at=datetime.now(UTC)
+            )
+        )
+
+    with pytest.raises(SchemaTooNewError, match="version 99 is newer"):
+        migrate(engine)
+    with engine.connect() as connection:
+        assert current_version(connection) == 99
+
+
+def _webhook_row(event_id: str, provider: str) -> dict[str, str]:
+    return {
+        "provider": provider,
+        "event_id": event_id,
+        "event_type": "test.event",
+        "payload": "{}",
+    }
