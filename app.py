@@ -6,8 +6,9 @@
 import streamlit as st
 
 from lib.http_routes import build_routes
+from lib.webhooks import webhook_lifespan
 
-app = st.App("app.py", routes=build_routes())
+app = st.App("app.py", routes=build_routes(), lifespan=webhook_lifespan())
 
 if __name__ == "__main__":
     from lib.render.session import current_account
@@ -26,6 +27,12 @@ if __name__ == "__main__":
                 title="Credentials",
                 icon=":material/key:",
                 url_path="credentials",
+            ),
+            st.Page(
+                "pages/webhooks.py",
+                title="Webhooks",
+                icon=":material/webhook:",
+                url_path="webhooks",
             ),
         ]
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from lib.oauth.routes import oauth_routes
+from lib.webhooks import WEBHOOK_RUNTIME, stripe_webhook_route
 
 
 def build_routes() -> list[BaseRoute]:
     """Every custom route of the app; `st.App` mounts them next to Streamlit's own."""
-    return [*oauth_routes()]
+    return [*oauth_routes(), stripe_webhook_route(on_stored=WEBHOOK_RUNTIME.wake)]

@@ -85,7 +85,10 @@ def test_format_money_reads_like_the_locale(
     assert format_money(amount, currency, locale) == expected
 
 
-@pytest.mark.parametrize(("amount", "expected"), [(150, "ISK\xa02"), (250, "ISK\xa02"), (350, "ISK\xa04"), (151, "ISK\xa02"), (-40, "ISK\xa00")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [(150, "ISK\xa02"), (250, "ISK\xa02"), (350, "ISK\xa04"), (151, "ISK\xa02"), (-40, "ISK\xa00")],
+)
 def test_isk_rounds_half_to_even_to_whole_kronur(amount: int, expected: str) -> None:
     assert format_money(amount, "isk") == expected
 
@@ -110,15 +113,19 @@ def _symbol_edges_are_symbols(currency: str, locale: str) -> bool:
     return all(unicodedata.category(char)[0] in "SZ" for char in (symbol[0], symbol[-1]))
 
 
-@pytest.mark.parametrize("locale", [loc for loc in LOCALES if loc != "de_CH"])
-@pytest.mark.parametrize("currency", CURRENCIES)
-def test_format_money_matches_babel(currency: str, locale: str) -> None:
-    # babel has no CLDR currency spacing ('KWD1.999'), and drops "'" group separators in
-    # de_CH negatives; everywhere else the output must be babel's own.
-    if not _symbol_edges_are_symbols(currency, locale):
-        pytest.skip("symbol ends in a letter: CLDR spacing applies, covered above")
-    for amount in (0, 7, 1999, -500, 123456789, -98765432101):
-        assert format_money(amount, currency, locale) == _babel_reference(amount, currency, locale)
+def test_format_money_matches_babel() -> None:
+    # babel has no CLDR currency spacing ('KWD1.999') and drops "'" group separators in de_CH
+    # negatives; wherever neither applies, the output must be babel's own.
+    compared = 0
+    for locale in (loc for loc in LOCALES if loc != "de_CH"):
+        for currency in CURRENCIES:
+            if not _symbol_edges_are_symbols(currency, locale):
+                continue
+            for amount in (0, 7, 1999, -500, 123456789, -98765432101):
+                expected = _babel_reference(amount, currency, locale)
+                assert format_money(amount, currency, locale) == expected
+                compared += 1
+    assert compared >= 150
 
 
 def test_series_formats_each_row_in_its_own_currency() -> None:

@@ -38,7 +38,8 @@ _START_AGAIN = "Nothing was saved. Click “Connect with Stripe” to start agai
 _STATE_PROBLEMS: dict[StateCheck, str] = {
     StateCheck.MISSING: "Stripe's answer carries no state, so it cannot be matched to a "
     f"connection started here. {_START_AGAIN}",
-    StateCheck.UNKNOWN: f"Stripe's answer does not match any connection started here. {_START_AGAIN}",
+    StateCheck.UNKNOWN: "Stripe's answer does not match any connection started here. "
+    f"{_START_AGAIN}",
     StateCheck.EXPIRED: "The connection was not completed within 10 minutes and has expired. "
     f"{_START_AGAIN}",
     StateCheck.USED: "This answer from Stripe was already used (for example the page was "
@@ -222,9 +223,7 @@ def deauthorize(config: StripeConnectConfig, stripe_user_id: str) -> None:
     body = {"client_id": config.client_id, "stripe_user_id": stripe_user_id}
     try:
         with _client() as client:
-            response = client.post(
-                config.deauthorize_endpoint, data=body, auth=auth, withhold_token=True
-            )
+            response = client.post(config.deauthorize_endpoint, data=body, auth=auth)
     except httpx.HTTPError as error:
         raise _transport_failure(error) from None
     if response.is_success:

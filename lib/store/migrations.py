@@ -370,3 +370,134 @@ def _add_webhook_processing(connection: Connection) -> None:
     )
     webhook_rejections.create(connection)
     webhook_poll_cursors.create(connection)
+
+
+# Version 4: the local mirror of each Stripe account (objects, filter columns, sync state).
+
+_V4_RESOURCES = ("customers", "charges", "refunds", "subscriptions")
+_V4_OBJECT_TYPES = ("customer", "charge", "refund", "subscription")
+
+
+@migration(4, "mirror of Stripe customers, charges, refunds and subscriptions per account")
+def _add_stripe_mirror(connection: Connection) -> None:
+    metadata = sa.MetaData()
+    sa.Table(
+        "mirror_objects",
+        metadata,
+        sa.Column("account_key", sa.String(255), primary_key=True),
+        sa.Column("object_type", sa.String(32), primary_key=True),
+        sa.Column("id", sa.String(255), primary_key=True),
+        sa.Column("raw", sa.Text(), nullable=False),
+        sa.Column("state_at", sa.BigInteger(), nullable=False),
+        sa.CheckConstraint(
+            sql_in_list("object_type", _V4_OBJECT_TYPES), name="mirror_objects_object_type_check"
+        ),
+    )
+    sa.Table(
+        "mirror_customers",
+        metadata,
+        sa.Column("account_key", sa.String(255), primary_key=True),
+        sa.Column("id", sa.String(255), primary_key=True),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("email", sa.String(512), nullable=True),
+        sa.Column("name", sa.String(512), nullable=True),
+        sa.Column("state_at", sa.BigInteger(), nullable=False),
+        sa.Index("ix_mirror_customers_account_created", "account_key", "created"),
+    )
+    sa.Table(
+        "mirror_charges",
+        metadata,
+        sa.Column("account_key", sa.String(255), primary_key=True),
+        sa.Column("id", sa.String(255), primary_key=True),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("amount_refunded", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(8), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("customer_id", sa.String(255), nullable=True),
+        sa.Column("customer_email", sa.String(512), nullable=True),
+        sa.Column("customer_name", sa.String(512), nullable=True),
+        sa.Column("customer_text", sa.Text(), nullable=False),
+        sa.Column("search_text", sa.Text(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("refunded", sa.Boolean(), nullable=False),
+        sa.Column("disputed", sa.Boolean(), nullable=False),
+        sa.Column("card_brand", sa.String(32), nullable=True),
+        sa.Column("card_last4", sa.String(4), nullable=True),
+        sa.Column("failure_code", sa.String(64), nullable=True),
+        sa.Column("failure_message", sa.Text(), nullable=True),
+        sa.Column("receipt_url", sa.Text(), nullable=True),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("state_at", sa.BigInteger(), nullable=False),
+        sa.Index(
+            "ix_mirror_charges_account_created",
+            "account_key",
+            "created",
+            "currency",
+            "status",
+            "amount",
+            "amount_refunded",
+        ),
+        sa.Index("ix_mirror_charges_account_status_created", "account_key", "status", "created"),
+        sa.Index(
+            "ix_mirror_charges_account_currency_created", "account_key", "currency", "created"
+        ),
+        sa.Index("ix_mirror_charges_account_customer", "account_key", "customer_id"),
+    )
+    sa.Table(
+        "mirror_refunds",
+        metadata,
+        sa.Column("account_key", sa.String(255), primary_key=True),
+        sa.Column("id", sa.String(255), primary_key=True),
+        sa.Column("charge_id", sa.String(255), nullable=True),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(8), nullable=False),
+        sa.Column("status", sa.String(32), nullable=True),
+        sa.Column("reason", sa.String(64), nullable=True),
+        sa.Column("state_at", sa.BigInteger(), nullable=False),
+        sa.Index("ix_mirror_refunds_account_charge", "account_key", "charge_id"),
+    )
+    sa.Table(
+        "mirror_subscriptions",
+        metadata,
+        sa.Column("account_key", sa.String(255), primary_key=True),
+        sa.Column("id", sa.String(255), primary_key=True),
+        sa.Column("customer_id", sa.String(255), nullable=True),
+        sa.Column("status", sa.String(32), nullable=False),
+        sa.Column("currency", sa.String(8), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("start_date", sa.BigInteger(), nullable=True),
+        sa.Column("trial_start", sa.BigInteger(), nullable=True),
+        sa.Column("trial_end", sa.BigInteger(), nullable=True),
+        sa.Column("canceled_at", sa.BigInteger(), nullable=True),
+        sa.Column("ended_at", sa.BigInteger(), nullable=True),
+        sa.Column("cancel_at_period_end", sa.Boolean(), nullable=False),
+        sa.Column("state_at", sa.BigInteger(), nullable=False),
+        sa.Index("ix_mirror_subscriptions_account_status", "account_key", "status"),
+    )
+    sa.Table(
+        "mirror_sync_state",
+        metadata,
+        sa.Column("account_key", sa.String(255), primary_key=True),
+        sa.Column("resource", sa.String(32), primary_key=True),
+        sa.Column("complete", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("run_open", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("run_floor", sa.BigInteger(), nullable=True),
+        sa.Column("run_cursor", sa.String(255), nullable=True),
+        sa.Column("newest_created", sa.BigInteger(), nullable=True),
+        sa.Column("last_synced_at", UtcDateTime(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("updated_at", UtcDateTime(), nullable=False),
+        sa.CheckConstraint(
+            sql_in_list("resource", _V4_RESOURCES), name="mirror_sync_state_resource_check"
+        ),
+    )
+    sa.Table(
+        "mirror_event_cursors",
+        metadata,
+        sa.Column("account_key", sa.String(255), primary_key=True),
+        sa.Column("last_row_id", sa.BigInteger(), nullable=False),
+        sa.Column("applied_at", UtcDateTime(), nullable=False),
+    )
+    metadata.create_all(connection)

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lib.config import PROJECT_ROOT
+from lib.config import get_settings
 from lib.widgets.loader import (
     LoadedWidget,
     WidgetDefinitionError,
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         "paths",
         nargs="*",
         metavar="PATH",
-        help="widget files or folders of *.json files (default: the project's widgets/)",
+        help="widget files or folders of *.json files (default: the WIDGETS_DIR setting, widgets/)",
     )
     check.set_defaults(run=run_check)
     return parser
@@ -56,7 +56,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _default_widgets_folder() -> Path:
-    folder = PROJECT_ROOT / "widgets"
+    folder = get_settings().widgets_dir
     relative = os.path.relpath(folder)
     return Path(relative if not relative.startswith("..") else folder)
 

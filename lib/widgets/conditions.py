@@ -408,7 +408,7 @@ def value_kinds(series: pd.Series) -> pd.Series:
     elif pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
         known = "string"
     if known is None:
-        return series.map(value_kind, na_action=None).astype("str")
+        return series.map(value_kind).astype("str")
     kinds = pd.Series(known, index=series.index, dtype="str")
     return kinds.mask(series.isna(), "null")
 

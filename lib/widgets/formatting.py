@@ -155,11 +155,11 @@ def _zone_names(local: pd.Series, utc: pd.Series) -> pd.Series:
 def to_utc_timestamps(values: pd.Series) -> pd.Series:
     """Unix seconds, ISO 8601 strings or datetimes as UTC timestamps; anything else is NaT."""
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        stamps = pd.to_datetime(values, utc=True)
-        return stamps
-    numbers = pd.to_numeric(values.mask(value_kinds(values) == "boolean"), errors="coerce")
+        return pd.to_datetime(values, utc=True)
+    kinds = value_kinds(values)
+    numbers = pd.to_numeric(values.where(kinds == "number"), errors="coerce")
     stamps = pd.to_datetime(numbers, unit="s", utc=True, errors="coerce")
-    strings = value_kinds(values) == "string"
+    strings = kinds == "string"
     if strings.any():
         parsed = pd.to_datetime(
             values[strings].astype("str"), utc=True, errors="coerce", format="ISO8601"
@@ -169,10 +169,16 @@ def to_utc_timestamps(values: pd.Series) -> pd.Series:
 
 
 def format_number_series(values: pd.Series, locale: str = "en_US", decimals: int = 3) -> pd.Series:
-    """Numbers with the locale's grouping and up to `decimals` decimals: 1234.5 -> '1,234.5'."""
-    numbers = pd.to_numeric(values.mask(value_kinds(values) != "number"), errors="coerce")
+    """Numbers with the locale's grouping and up to `decimals` decimals: 1234.5 -> '1,234.5'.
+
+    Whole numbers are written exactly; fractions are rounded, and those beyond 10**15 (where
+    a float no longer holds the decimals) are left blank like missing values.
+    """
+    numbers = pd.to_numeric(values.where(value_kinds(values) == "number"), errors="coerce")
     result = pd.Series("", index=values.index, dtype="str")
-    valid = numbers.notna() & np.isfinite(numbers.astype("float64"))
+    valid = numbers.notna()
+    if not pd.api.types.is_integer_dtype(numbers.dtype):
+        valid &= numbers.astype("float64").abs() < 1e15
     if not valid.any():
         return result
     shown = numbers[valid]
@@ -196,7 +202,7 @@ def format_number_series(values: pd.Series, locale: str = "en_US", decimals: int
 
 def format_percent_series(values: pd.Series, locale: str = "en_US") -> pd.Series:
     """Fractions as percentages with up to one decimal: 0.125 -> '12.5%'."""
-    numbers = pd.to_numeric(values.mask(value_kinds(values) != "number"), errors="coerce")
+    numbers = pd.to_numeric(values.where(value_kinds(values) == "number"), errors="coerce")
     text = format_number_series(numbers.astype("float64") * 100, locale, decimals=1)
     return text.mask(text != "", text + "%")
 
@@ -242,7 +248,9 @@ def _format_column(
         text = _plain_text(values)
         return text if spec.link_text is None else text.mask(text != "", spec.link_text)
     if spec.type == "icon":
-        return _plain_text(values.map(spec.icons).where(values.map(spec.icons).notna(), values))
+        text = _plain_text(values)
+        icons = text.map(spec.icons)
+        return icons.where(icons.notna(), text).astype("str")
     chosen = spec.format or {"number": "number", "date": "datetime"}.get(spec.type)
     if chosen == "currency":
         return format_money_series(values, _column(frame, spec.currency_field), locale)
@@ -324,36 +332,31 @@ def _stat_value(
     spec: FieldSpec | None,
     locale: str,
 ) -> StatValue:
-    present = values[value_kinds(values) == "number"]
-    if aggregate == "count":
-        count = int(values.notna().sum())
-        return StatValue(label, group, count, _number_text(count, locale))
-    if present.empty:
-        empty: int | None = 0 if aggregate == "sum" else None
-        return StatValue(label, group, empty, "" if empty is None else _number_text(0, locale))
-    numbers = pd.to_numeric(present)
-    whole = pd.api.types.is_integer_dtype(numbers.dtype)
-    value: int | float
-    if aggregate == "avg":
-        if whole:
-            total = Decimal(int(numbers.astype("int64").sum()))
-            value = int((total / len(numbers)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
-        else:
-            value = float(numbers.mean())
-    else:
-        result = getattr(numbers, aggregate)()
-        value = int(result) if whole else float(result)
-    if (
-        spec is not None
-        and spec.format == "currency"
-        and group is not None
-        and isinstance(value, int)
-    ):
+    value = _aggregate(values, aggregate)
+    if value is None:
+        return StatValue(label, group, None, "")
+    if aggregate == "count" or spec is None:
+        return StatValue(label, group, value, _number_text(value, locale))
+    if spec.format == "currency" and group is not None and isinstance(value, int):
         return StatValue(label, group, value, format_money(value, group, locale))
-    if spec is not None and spec.format == "percent":
+    if spec.format == "percent":
         text = format_percent_series(pd.Series([value]), locale).iloc[0]
         return StatValue(label, group, value, str(text))
     return StatValue(label, group, value, _number_text(value, locale))
+
+
+def _aggregate(values: pd.Series, aggregate: str) -> int | float | None:
+    if aggregate == "count":
+        return int(values.notna().sum())
+    numbers = pd.to_numeric(values[value_kinds(values) == "number"])
+    if numbers.empty:
+        return 0 if aggregate == "sum" else None
+    whole = pd.api.types.is_integer_dtype(numbers.dtype)
+    if aggregate == "avg" and whole:
+        mean = Decimal(int(numbers.astype("int64").sum())) / len(numbers)
+        return int(mean.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    result = numbers.mean() if aggregate == "avg" else getattr(numbers, aggregate)()
+    return int(result) if whole and aggregate != "avg" else float(result)
 
 
 def _number_text(value: float, locale: str) -> str:

@@ -125,22 +125,29 @@ def render_view(
     context: WidgetContext,
     interactions: WidgetInteractions,
 ) -> None:
+    """Summary card and stat figures first (over every row), then the rows themselves."""
     display = definition.display
     frame = frame.reset_index(drop=True)
-    highlighted = interactions.highlighted(frame)
-    select_key = f"widget-{widget_id}-rows" if interactions.selectable else None
-    if display.stat is not None and display.view != "stat":
+    if display.summary_fields:
+        render_card(frame, display, now, context.timezone, display.summary_fields)
+    if display.stat is not None:
         render_stat(frame, display)
     if display.view == "stat":
-        render_stat(frame, display)
         return
+    rows_display = display.model_copy(
+        update={"fields": [f for f in display.fields if f.key not in display.summary_fields]}
+    )
+    if display.layout.max_rows is not None:
+        frame = frame.head(display.layout.max_rows)
+    highlighted = interactions.highlighted(frame)
+    select_key = f"widget-{widget_id}-rows" if interactions.selectable else None
     if display.view == "card":
-        render_card(frame, display, now, context.timezone, display.summary_fields)
+        render_card(frame, rows_display, now, context.timezone, [])
         return
     if display.view == "table":
-        picked = render_table(frame, display, highlighted, select_key)
+        picked = render_table(frame, rows_display, highlighted, select_key)
     else:
-        picked = render_list(frame, display, now, context.timezone, highlighted, select_key)
+        picked = render_list(frame, rows_display, now, context.timezone, highlighted, select_key)
     if picked is not None and interactions.publish_selection(frame.iloc[picked]):
         st.rerun()
 

@@ -159,7 +159,7 @@ def render_table(
         "column_config": config,
         "hide_index": True,
         "height": height if isinstance(height, int) else "auto",
-        "use_container_width": True,
+        "width": "stretch",
     }
     if select_key is None:
         st.dataframe(styler, **options)

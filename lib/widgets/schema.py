@@ -284,11 +284,15 @@ class WidgetSpecModel(BaseModel):
 
 
 class PaginateSpec(WidgetSpecModel):
+    """`dataSource.paginate`: follow list cursors until `maxItems` items have arrived."""
+
     max_items: int = Field(ge=1)
     """Fetch pages until this many items have arrived (or the list ends)."""
 
 
 class DataSourceSpec(WidgetSpecModel):
+    """`dataSource`: where the rows come from (an API endpoint, inline data, or events)."""
+
     type: Annotated[DataSourceKind, _one_of("data source type", get_args(DataSourceKind))]
     endpoint: Annotated[str, _checked(_endpoint)] | None = None
     """Relative to the provider's API base, which already ends in /v1: '/charges'."""
@@ -302,17 +306,23 @@ class DataSourceSpec(WidgetSpecModel):
 
 
 class FilterSpec(WidgetSpecModel):
+    """One `transform.filter` rule: `field operator value`, on mapped output fields."""
+
     field: Text
     operator: Annotated[FilterOperator, _one_of("operator", get_args(FilterOperator))]
     value: FilterValue
 
 
 class SortSpec(WidgetSpecModel):
+    """`transform.sort`: one output field, ascending or descending; nulls always last."""
+
     field: Text
     direction: Annotated[SortDirection, _one_of("direction", get_args(SortDirection))] = "asc"
 
 
 class TransformSpec(WidgetSpecModel):
+    """`transform`: path, then mapItem, then filter, then sort."""
+
     path: FieldPath | None = None
     """Dotted path to the list inside the response; None means the response itself."""
     map_item: dict[str, FieldPath] | None = Field(default=None, min_length=1)
@@ -327,16 +337,23 @@ class TransformSpec(WidgetSpecModel):
 
 
 class LayoutSpec(WidgetSpecModel):
+    """`display.layout`: height ('fixed', 'auto' or pixels) and the text shown with no rows."""
+
     height: Annotated[Literal["fixed", "auto"] | int, BeforeValidator(_height)] = "auto"
     empty_state: str = "Nothing to show"
+    max_rows: int | None = Field(default=None, ge=1)
+    """Show at most this many rows (stats still count every row)."""
 
 
 class StyleRule(WidgetSpecModel):
+    """One `style` entry: when `condition` holds for a row, use the colour of `className`."""
+
     condition: Annotated[str, _checked(_condition)]
     class_name: Annotated[str, _checked(_style_class)]
 
     @property
     def parsed_condition(self) -> Condition:
+        """The condition, parsed (cached, and known to parse since the rule was validated)."""
         return parse_condition(self.condition)
 
     @property
@@ -346,6 +363,8 @@ class StyleRule(WidgetSpecModel):
 
 
 class FieldSpec(WidgetSpecModel):
+    """One `display.fields` entry: which output field, its label, type and format."""
+
     key: Text
     label: str
     type: Annotated[FieldType, _one_of("field type", get_args(FieldType))] = "text"
@@ -358,11 +377,15 @@ class FieldSpec(WidgetSpecModel):
 
 
 class ActionSpec(WidgetSpecModel):
+    """One `display.actions` entry: the event a click on a row publishes."""
+
     trigger: Annotated[Literal["click"], _one_of("trigger", ("click",))]
     event: EventName
 
 
 class StatSpec(WidgetSpecModel):
+    """`display.stat`: one aggregate of a field, optionally one figure per group."""
+
     field: Text
     aggregate: Annotated[Aggregate, _one_of("aggregate", get_args(Aggregate))]
     group_by: str | None = None
@@ -370,11 +393,16 @@ class StatSpec(WidgetSpecModel):
 
 
 class DisplaySpec(WidgetSpecModel):
+    """`display`: the view and the fields it shows."""
+
     view: Annotated[ViewKind, _one_of("view", get_args(ViewKind))]
     layout: LayoutSpec = Field(default_factory=LayoutSpec)
     fields: list[FieldSpec] = Field(default_factory=list)
     actions: list[ActionSpec] = Field(default_factory=list)
     stat: StatSpec | None = None
+    """The stat view's figure; on other views, figures shown above the rows."""
+    summary_fields: list[str] = Field(default_factory=list)
+    """Field keys shown once, from the first row, as a card above the rows (e.g. a customer)."""
 
     def field_named(self, key: str) -> FieldSpec | None:
         """The display field with this key, if any."""
@@ -382,6 +410,8 @@ class DisplaySpec(WidgetSpecModel):
 
 
 class ItemClickSpec(WidgetSpecModel):
+    """`events.onItemClick`: the event published, with which row fields, when a row is clicked."""
+
     event_name: EventName
     payload: list[str] = Field(default_factory=list)
     """Row fields sent with the event."""
@@ -389,20 +419,30 @@ class ItemClickSpec(WidgetSpecModel):
 
 
 class EventsSpec(WidgetSpecModel):
+    """`events`: what the widget publishes."""
+
     on_item_click: ItemClickSpec | None = None
 
 
 class FilterBySpec(WidgetSpecModel):
+    """`filterBy`: which event payload field is matched against which row field."""
+
     event_field: FieldPath
     """Dotted path into the event payload."""
     widget_field: Text
     """The row field compared with it."""
+    query_param: Text | None = None
+    """Also send the event's value as this API parameter, so the provider narrows the list."""
 
 
 class SubscriptionSpec(WidgetSpecModel):
+    """One `subscriptions` entry: on events matching `pattern`, filter, highlight or refresh."""
+
     pattern: Annotated[str, _checked(_pattern)]
     action: Annotated[SubscriptionAction, _one_of("action", get_args(SubscriptionAction))]
     filter_by: FilterBySpec | None = None
+    required: bool = False
+    """A `filter` that must be set before the widget shows rows (it shows its emptyState)."""
 
 
 class WidgetDefinition(WidgetSpecModel):
@@ -501,10 +541,16 @@ def _display_problems(display: DisplaySpec) -> list[tuple[Location, str]]:
             problems.append(((*location, "icons"), "only an icon field uses icons; remove it"))
     if display.view == "stat" and display.stat is None:
         problems.append((("display", "stat"), "required field missing: the stat view needs a stat"))
-    if display.view != "stat" and display.stat is not None:
-        problems.append(
-            (("display", "stat"), f"only the stat view uses stat, not {display.view!r}")
-        )
+    field_keys = [spec.key for spec in display.fields]
+    for index, key in enumerate(display.summary_fields):
+        if key not in field_keys:
+            problems.append(
+                (
+                    ("display", "summaryFields", index),
+                    f"unknown field {key!r}: list it in display.fields; available: "
+                    + ", ".join(field_keys),
+                )
+            )
     if display.view != "stat" and not display.fields:
         problems.append(
             (("display", "fields"), f"the {display.view} view needs at least one field")
@@ -588,6 +634,10 @@ def _output_key_problems(definition: WidgetDefinition) -> list[tuple[Location, s
         for index, key in enumerate(definition.events.on_item_click.payload):
             require(("events", "onItemClick", "payload", index), key)
     for index, subscription in enumerate(definition.subscriptions):
+        if subscription.required and subscription.action != "filter":
+            problems.append(
+                (("subscriptions", index, "required"), "only a filter subscription can be required")
+            )
         if subscription.filter_by is not None:
             require(
                 ("subscriptions", index, "filterBy", "widgetField"),

@@ -1,0 +1,267 @@
+"""The Credentials page: each provider's connection, connecting (Stripe Connect or a pasted key),
+testing and disconnecting. Secrets are only ever shown masked."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import streamlit as st
+
+from lib.config import Settings, get_settings
+from lib.connections import (
+    ConnectionOutcome,
+    CredentialField,
+    adapter_for,
+    check_stored_connection,
+    connect_with_key,
+    connect_with_stripe_oauth,
+    credentials_from_fields,
+    disconnect,
+    key_fields,
+)
+from lib.oauth.stripe_connect import (
+    NOT_CONFIGURED,
+    STATE_COOKIE,
+    connect_config,
+    parse_callback,
+    redirect_uri,
+    start_url,
+)
+from lib.providers import PROVIDERS, ProviderName, StripeAdapter, credentials_help, provider_label
+from lib.render import cookies
+from lib.render.session import credentials_store, current_user_id
+from lib.store import (
+    ConnectionInfo,
+    ConnectionSummary,
+    CredentialsStore,
+    OAuthStateStore,
+    get_engine,
+)
+
+FlashKind = Literal["success", "error"]
+_FLASH = "_credentials_flash"
+# Stripe first: it is what the dashboard reads.
+PAGE_ORDER: tuple[ProviderName, ...] = ("stripe", *(p for p in PROVIDERS if p != "stripe"))
+
+
+def render_credentials_page() -> None:
+    """The whole page; finishes a Stripe Connect redirect first when the URL carries one."""
+    st.title("Credentials")
+    st.caption(
+        "Connections are stored encrypted. Keys are never shown again after saving; "
+        "only their first and last characters are."
+    )
+    store = credentials_store()
+    if store is None:
+        st.error(
+            "The credentials database cannot be opened, so connections can be neither shown "
+            "nor saved. Check DATABASE_URL or the app's data directory, then reload the page."
+        )
+        return
+    settings = get_settings()
+    user_id = current_user_id()
+    _finish_stripe_connect(store, user_id, settings)
+    summaries = {summary.provider: summary for summary in store.list_connections(user_id)}
+    for provider in PAGE_ORDER:
+        with st.container(border=True):
+            _render_provider(provider, summaries.get(provider), store, user_id, settings)
+
+
+def _finish_stripe_connect(store: CredentialsStore, user_id: str, settings: Settings) -> None:
+    callback = parse_callback(st.query_params.to_dict())
+    if callback is None:
+        return
+    with (
+        st.spinner("Finishing the Stripe connection…"),
+        StripeAdapter(base_url=settings.stripe_api_base) as adapter,
+    ):
+        outcome = connect_with_stripe_oauth(
+            store,
+            OAuthStateStore(get_engine()),
+            user_id,
+            settings,
+            callback,
+            cookies.read_cookie(STATE_COOKIE),
+            adapter,
+        )
+    _flash_outcome("stripe", outcome)
+    if outcome.ok:
+        st.session_state[_confirm_key("stripe")] = False
+    st.query_params.clear()
+    # Rerun so everything above this page (the account banner) reads the new connection.
+    st.rerun()
+
+
+def _render_provider(
+    provider: ProviderName,
+    summary: ConnectionSummary | None,
+    store: CredentialsStore,
+    user_id: str,
+    settings: Settings,
+) -> None:
+    label = provider_label(provider)
+    st.subheader(label)
+    for kind, text in st.session_state.get(_FLASH, {}).pop(provider, []):
+        getattr(st, kind)(text)
+    actions = {"store": store, "user_id": user_id, "provider": provider, "settings": settings}
+    if summary is None:
+        st.caption("Not connected.")
+    elif summary.info is None:
+        st.error(
+            f"{summary.decrypt_error or 'cannot decrypt stored credentials'}. Remove this "
+            f"connection and connect {label} again, or restore the encryption key it was "
+            "saved with."
+        )
+        st.button("Remove", key=f"remove_{provider}", on_click=_disconnect, kwargs=actions)
+    else:
+        _render_connection(summary, summary.info, label)
+        _render_connection_actions(provider, actions)
+    if provider == "stripe":
+        _render_stripe_connect(settings)
+    _render_key_form(provider, label, connected=summary is not None, actions=actions)
+
+
+def _render_connection(summary: ConnectionSummary, info: ConnectionInfo, label: str) -> None:
+    if summary.status == "needs_reconnect":
+        st.badge("Needs reconnection", icon=":material/link_off:", color="red")
+        reason = summary.status_reason or f"{label} rejected the stored credentials."
+        st.warning(f"{reason} Connect {label} again below.")
+    else:
+        st.badge("Connected", icon=":material/check_circle:", color="green")
+    how = "Stripe Connect" if info.auth_method == "oauth" else "pasted key"
+    lines = [f"**Account:** {info.account_name or info.email or 'name not readable'}"]
+    if info.account_id:
+        lines.append(f"**Account id:** `{info.account_id}`")
+    if info.mode is not None:
+        lines.append(f"**Mode:** {info.mode}")
+    if info.masked_key:
+        lines.append(f"**Key:** `{info.masked_key}` ({how})")
+    lines.append(f"**Connected:** {summary.created_at:%d %b %Y, %H:%M} UTC")
+    st.markdown("  \n".join(lines))
+
+
+def _render_connection_actions(provider: ProviderName, actions: dict[str, object]) -> None:
+    with st.container(horizontal=True):
+        st.button(
+            "Test",
+            key=f"test_{provider}",
+            icon=":material/network_check:",
+            on_click=_test,
+            kwargs=actions,
+        )
+        st.button(
+            "Disconnect",
+            key=f"disconnect_{provider}",
+            icon=":material/link_off:",
+            on_click=_disconnect,
+            kwargs=actions,
+        )
+        if st.session_state.get(_confirm_key(provider)):
+            st.button(
+                "Remove anyway",
+                key=f"remove_anyway_{provider}",
+                type="primary",
+                on_click=_disconnect,
+                kwargs={**actions, "force": True},
+            )
+
+
+def _render_stripe_connect(settings: Settings) -> None:
+    if connect_config(settings) is not None:
+        st.link_button(
+            "Connect with Stripe", start_url(settings), type="primary", icon=":material/link:"
+        )
+        st.caption("You sign in on Stripe, choose the account, and come back to this page.")
+        return
+    st.info(
+        f"{NOT_CONFIGURED}, so “Connect with Stripe” is not offered. To offer it, set "
+        "STRIPE_CLIENT_ID (ca_…, from Stripe's Connect settings) and STRIPE_SECRET_KEY (your "
+        "platform account's secret key) in the environment or in .streamlit/secrets.toml, and "
+        f"add the redirect URI `{redirect_uri(settings)}` to the OAuth settings of Stripe "
+        "Connect. Until then, paste a key below."
+    )
+
+
+def _render_key_form(
+    provider: ProviderName, label: str, *, connected: bool, actions: dict[str, object]
+) -> None:
+    fields = key_fields(provider)
+    if not fields:
+        st.caption(
+            f"{label} is connected through its own sign-in (OAuth), which this dashboard does "
+            "not offer yet."
+        )
+        return
+    title = "Replace with another key" if connected else "Connect with a key"
+    with st.expander(title, expanded=provider == "stripe" and not connected):
+        st.caption(credentials_help(provider))
+        with st.form(key=f"connect_{provider}", border=False):
+            for field in fields:
+                st.text_input(
+                    field.label,
+                    key=_input_key(provider, field),
+                    type="password" if field.secret else "default",
+                    placeholder=field.placeholder,
+                    autocomplete="off",
+                )
+            st.form_submit_button(
+                f"Test and save {label}",
+                key=f"save_{provider}",
+                on_click=_connect_with_key,
+                kwargs=actions,
+            )
+
+
+def _connect_with_key(
+    store: CredentialsStore, user_id: str, provider: ProviderName, settings: Settings
+) -> None:
+    fields = key_fields(provider)
+    values = {
+        field.name: st.session_state.get(_input_key(provider, field)) or "" for field in fields
+    }
+    with adapter_for(provider, settings) as adapter:
+        outcome = connect_with_key(
+            store, user_id, provider, credentials_from_fields(values), adapter
+        )
+    if outcome.ok:
+        for field in fields:
+            st.session_state[_input_key(provider, field)] = ""
+        st.session_state[_confirm_key(provider)] = False
+    _flash_outcome(provider, outcome)
+
+
+def _test(
+    store: CredentialsStore, user_id: str, provider: ProviderName, settings: Settings
+) -> None:
+    with adapter_for(provider, settings) as adapter:
+        outcome = check_stored_connection(store, user_id, provider, adapter)
+    _flash_outcome(provider, outcome)
+
+
+def _disconnect(
+    store: CredentialsStore,
+    user_id: str,
+    provider: ProviderName,
+    settings: Settings,
+    force: bool = False,
+) -> None:
+    outcome = disconnect(store, user_id, provider, settings, force=force)
+    st.session_state[_confirm_key(provider)] = outcome.can_remove_anyway
+    _flash(provider, "success" if outcome.removed else "error", outcome.message)
+
+
+def _flash_outcome(provider: ProviderName, outcome: ConnectionOutcome) -> None:
+    _flash(provider, "success" if outcome.ok else "error", outcome.message)
+
+
+def _flash(provider: ProviderName, kind: FlashKind, text: str) -> None:
+    # Shown once, inside the provider's card, on the run that follows the action.
+    st.session_state.setdefault(_FLASH, {}).setdefault(provider, []).append((kind, text))
+
+
+def _input_key(provider: ProviderName, field: CredentialField) -> str:
+    return f"key_{provider}_{field.name}"
+
+
+def _confirm_key(provider: ProviderName) -> str:
+    return f"confirm_remove_{provider}"

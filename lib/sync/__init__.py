@@ -1,0 +1,25 @@
+"""The local mirror of each Stripe account: sync engine, event updates, background jobs."""
+
+from lib.sync.events import EventsApplied, apply_event, apply_stored_events
+from lib.sync.jobs import SyncJob, SyncJobs, sync_jobs
+from lib.sync.mirror import ENDPOINTS, SYNC_ORDER, SyncProgress, SyncReport, sync_account
+from lib.sync.state import ResourceState, read_states
+from lib.sync.store import Resource, write_objects
+
+__all__ = [
+    "ENDPOINTS",
+    "SYNC_ORDER",
+    "EventsApplied",
+    "Resource",
+    "ResourceState",
+    "SyncJob",
+    "SyncJobs",
+    "SyncProgress",
+    "SyncReport",
+    "apply_event",
+    "apply_stored_events",
+    "read_states",
+    "sync_account",
+    "sync_jobs",
+    "write_objects",
+]

@@ -1,0 +1,229 @@
+"""The sync engine: copy an account's customers, charges, refunds and subscriptions locally.
+
+The first sync pages through the whole history newest first; every page is written together
+with the cursor after it, so a cancelled or failed sync resumes at the next page. Later syncs
+ask only for objects at least as new as the newest stored (one request per resource when
+nothing changed), then apply stored events to the objects already mirrored.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy.engine import Engine
+
+from lib.providers.stripe import MAX_PAGE_SIZE, StripeAdapter
+from lib.providers.types import ApiError, ErrorCode, ProviderCredentials
+from lib.sync.events import EventsApplied, apply_stored_events
+from lib.sync.state import open_run, read_states, record_error, record_page, restart_run
+from lib.sync.store import Resource, write_objects
+
+SYNC_ORDER: tuple[Resource, ...] = ("customers", "charges", "refunds", "subscriptions")
+"""Customers first, so charges find the email and name of their customer."""
+ENDPOINTS: dict[Resource, str] = {
+    "customers": "/customers",
+    "charges": "/charges",
+    "refunds": "/refunds",
+    "subscriptions": "/subscriptions",
+}
+# Stripe lists only live subscriptions unless asked; churn needs the canceled ones too.
+_LIST_PARAMS: dict[Resource, dict[str, Any]] = {"subscriptions": {"status": "all"}}
+
+SyncOutcome = Literal["complete", "cancelled", "failed"]
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    """Where a running sync is: the resource it reads and the totals so far."""
+
+    resource: Resource
+    objects: int
+    pages: int
+    requests: int
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """How a sync ended; after "cancelled" or "failed" the next sync resumes where it stopped."""
+
+    outcome: SyncOutcome
+    objects: int
+    pages: int
+    requests: int
+    elapsed: float
+    error: ApiError | None = None
+    failed_resource: Resource | None = None
+    events: EventsApplied | None = None
+
+
+@dataclass
+class _Counters:
+    objects: int = 0
+    pages: int = 0
+    requests: int = 0
+
+
+def sync_account(
+    engine: Engine,
+    account_key: str,
+    adapter: StripeAdapter,
+    credentials: ProviderCredentials,
+    *,
+    resources: tuple[Resource, ...] = SYNC_ORDER,
+    should_cancel: Callable[[], bool] | None = None,
+    on_progress: Callable[[SyncProgress], None] | None = None,
+    clock: Callable[[], float] = time.time,
+    page_size: int = MAX_PAGE_SIZE,
+) -> SyncReport:
+    """Bring the mirror of `account_key` up to date from Stripe, resource by resource.
+
+    `should_cancel` is asked before every request; `on_progress` runs after every stored page.
+    Rate limits and transient failures are retried by the adapter; a failure it gives up on
+    ends the sync as "failed" with the error, and is remembered in the sync state.
+    """
+    started = time.monotonic()
+    counters = _Counters()
+    cancelled = should_cancel or (lambda: False)
+
+    def report(outcome: SyncOutcome, **extra: Any) -> SyncReport:
+        return SyncReport(
+            outcome,
+            counters.objects,
+            counters.pages,
+            counters.requests,
+            time.monotonic() - started,
+            **extra,
+        )
+
+    def progress(resource: Resource) -> None:
+        if on_progress is not None:
+            on_progress(
+                SyncProgress(
+                    resource,
+                    counters.objects,
+                    counters.pages,
+                    counters.requests,
+                    time.monotonic() - started,
+                )
+            )
+
+    for resource in resources:
+        run = _ResourceRun(engine, account_key, adapter, credentials, resource, page_size, clock)
+        outcome, error = run.execute(counters, cancelled, lambda r=resource: progress(r))
+        if outcome == "cancelled":
+            return report("cancelled")
+        if outcome == "failed":
+            return report(
+                "failed",
+                error=error,
+                failed_resource=resource,
+                events=apply_stored_events(engine, account_key),
+            )
+    return report("complete", events=apply_stored_events(engine, account_key))
+
+
+class _ResourceRun:
+    """One resource's pages, from where its state says to start until the list ends."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        account_key: str,
+        adapter: StripeAdapter,
+        credentials: ProviderCredentials,
+        resource: Resource,
+        page_size: int,
+        clock: Callable[[], float],
+    ) -> None:
+        self.engine = engine
+        self.account_key = account_key
+        self.adapter = adapter
+        self.credentials = credentials
+        self.resource = resource
+        self.page_size = page_size
+        self.clock = clock
+
+    def execute(
+        self,
+        counters: _Counters,
+        cancelled: Callable[[], bool],
+        progress: Callable[[], None],
+    ) -> tuple[SyncOutcome, ApiError | None]:
+        with self.engine.begin() as connection:
+            floor, cursor = read_states(connection, self.account_key)[self.resource].next_run()
+            open_run(connection, self.account_key, self.resource, floor)
+        params = dict(_LIST_PARAMS.get(self.resource, {}))
+        if floor is not None:
+            # gte, not gt: objects created later in the same second as the newest stored.
+            params["created"] = {"gte": floor}
+        restarted = False
+        while True:
+            outcome, error = self._pages(params, cursor, counters, cancelled, progress)
+            if outcome == "failed" and not restarted and cursor and _vanished_cursor(error):
+                # The object the run stopped at was deleted: redo the run from its floor.
+                with self.engine.begin() as connection:
+                    restart_run(connection, self.account_key, self.resource)
+                cursor, restarted = None, True
+                continue
+            if outcome == "failed" and error is not None:
+                with self.engine.begin() as connection:
+                    record_error(connection, self.account_key, self.resource, error.message)
+            return outcome, error
+
+    def _pages(
+        self,
+        params: dict[str, Any],
+        cursor: str | None,
+        counters: _Counters,
+        cancelled: Callable[[], bool],
+        progress: Callable[[], None],
+    ) -> tuple[SyncOutcome, ApiError | None]:
+        pages = self.adapter.iter_pages(
+            self.credentials,
+            ENDPOINTS[self.resource],
+            params,
+            page_size=self.page_size,
+            starting_after=cursor,
+        )
+        try:
+            while True:
+                if cancelled():
+                    return "cancelled", None
+                requested_at = int(self.clock())
+                page = next(pages)
+                counters.requests += page.attempts
+                if not page.success or page.data is None:
+                    return "failed", page.error
+                objects = sorted(page.data["data"], key=lambda obj: obj["created"])
+                finished = not (page.data.get("has_more") and objects)
+                with self.engine.begin() as connection:
+                    write_objects(
+                        connection, self.account_key, self.resource, objects, requested_at
+                    )
+                    record_page(
+                        connection,
+                        self.account_key,
+                        self.resource,
+                        cursor=page.data["data"][-1]["id"] if objects else cursor,
+                        newest_created=objects[-1]["created"] if objects else None,
+                        finished=finished,
+                    )
+                counters.objects += len(objects)
+                counters.pages += 1
+                progress()
+                if finished:
+                    return "complete", None
+        finally:
+            pages.close()
+
+
+def _vanished_cursor(error: ApiError | None) -> bool:
+    return (
+        error is not None
+        and error.code == ErrorCode.INVALID_REQUEST
+        and error.details.get("param") == "starting_after"
+    )

@@ -1,0 +1,93 @@
+"""The webhook worker and the Events API poller of this process, started by the app's lifespan.
+
+`streamlit run app.py` and `uvicorn app:app` both run the lifespan; Streamlit's AppTest does
+not, so under tests nothing runs in the background unless a test starts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
+
+from lib.accounts import StripeAccount
+from lib.config import Settings, get_settings
+from lib.store import get_engine
+from lib.webhooks.poller import PeriodicPoller, PollResult, app_account, sync_account
+from lib.webhooks.worker import WebhookWorker
+
+
+class WebhookRuntime:
+    """Owns the worker (always) and the poller (when `polling_enabled` at start)."""
+
+    def __init__(
+        self,
+        *,
+        settings: Callable[[], Settings] = get_settings,
+        engine: Callable[[], Engine] = get_engine,
+    ) -> None:
+        self._settings = settings
+        self._engine = engine
+        self.worker = WebhookWorker(engine)
+        self._poller: PeriodicPoller | None = None
+
+    @property
+    def polling(self) -> bool:
+        """Whether the periodic Events API poller is running."""
+        return self._poller is not None and self._poller.running
+
+    def start(self) -> None:
+        """Start the worker, and the poller every `events_poll_interval_seconds` if enabled."""
+        self.worker.start()
+        settings = self._settings()
+        if settings.polling_enabled and self._poller is None:
+            self._poller = PeriodicPoller(
+                self.poll_app_account, settings.events_poll_interval_seconds
+            )
+            self._poller.start()
+
+    def stop(self) -> None:
+        """Stop the poller and the worker; unprocessed events stay pending for the next start."""
+        if self._poller is not None:
+            self._poller.stop()
+            self._poller = None
+        self.worker.stop()
+
+    def wake(self) -> None:
+        """Tell the worker new events were committed."""
+        self.worker.wake()
+
+    def poll_app_account(self) -> PollResult:
+        """Catch up the account the app reads for its local user."""
+        engine = self._engine()
+        return self.sync(engine, app_account(self._settings(), engine))
+
+    def sync(self, engine: Engine, account: StripeAccount) -> PollResult:
+        """Catch up `account` now and wake the worker when something new was stored."""
+        result = sync_account(engine, account)
+        if result.stored:
+            self.wake()
+        return result
+
+
+WEBHOOK_RUNTIME = WebhookRuntime()
+"""The process's runtime: the route wakes its worker, the app's lifespan starts it."""
+
+
+def webhook_lifespan(
+    runtime: WebhookRuntime = WEBHOOK_RUNTIME,
+) -> Callable[[Any], AbstractAsyncContextManager[None]]:
+    """An `st.App(lifespan=...)` that runs `runtime` while the server runs."""
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        runtime.start()
+        try:
+            yield None
+        finally:
+            await run_in_threadpool(runtime.stop)
+
+    return lifespan

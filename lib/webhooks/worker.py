@@ -1,0 +1,155 @@
+"""Processing after the 200: a thread that runs the reactions to committed, unprocessed events.
+
+The receiver only stores and wakes this worker, so a slow reaction never makes Stripe time
+out. Rows a crash left pending are processed when the next worker starts. Reactions must be
+idempotent: a crash between a reaction and its outcome being stored runs it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from lib.events import pattern_matches, validate_pattern
+from lib.store.tables import user_credentials
+from lib.webhooks.events_store import (
+    ServerEvent,
+    count_attempts,
+    pending_events,
+    record_outcomes,
+)
+from lib.webhooks.mapping import DEAUTHORIZED_EVENT
+
+Reaction = Callable[[Engine, ServerEvent], None]
+"""Runs once per stored event whose mesh name matches its pattern; raise to mark it failed."""
+
+DEAUTHORIZED_REASON = (
+    "Stripe reports that this app was disconnected from the account. Connect Stripe again."
+)
+MAX_ATTEMPTS = 5
+_log = logging.getLogger(__name__)
+
+
+def mark_connection_deauthorized(engine: Engine, event: ServerEvent) -> None:
+    """Flag every stored Stripe connection to the event's account as needing a reconnect."""
+    if not event.account_ref:
+        raise ValueError("the deauthorization names no account")
+    with engine.begin() as connection:
+        connection.execute(
+            user_credentials.update()
+            .where(
+                user_credentials.c.provider == "stripe",
+                user_credentials.c.account_ref == event.account_ref,
+            )
+            .values(
+                status="needs_reconnect",
+                status_reason=DEAUTHORIZED_REASON,
+                updated_at=datetime.now(UTC),
+            )
+        )
+
+
+DEFAULT_REACTIONS: tuple[tuple[str, Reaction], ...] = (
+    (DEAUTHORIZED_EVENT, mark_connection_deauthorized),
+)
+
+
+class WebhookWorker:
+    """Processes pending events in storage order on a background thread.
+
+    `engine` is called on every pass, so a database that is down at start is picked up
+    later. The thread wakes on `wake()` (after a commit) and every `idle_seconds` (events
+    stored by another process).
+    """
+
+    def __init__(
+        self,
+        engine: Callable[[], Engine],
+        *,
+        reactions: Sequence[tuple[str, Reaction]] = DEFAULT_REACTIONS,
+        batch_size: int = 200,
+        idle_seconds: float = 5.0,
+        coalesce_seconds: float = 0.02,
+    ) -> None:
+        for pattern, _reaction in reactions:
+            validate_pattern(pattern)
+        self._engine = engine
+        self._reactions = tuple(reactions)
+        self._batch_size = batch_size
+        self._idle_seconds = idle_seconds
+        self._coalesce_seconds = coalesce_seconds
+        self._wakeup = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Start the thread; its first pass processes whatever earlier runs left pending."""
+        if self.running:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="webhook-worker", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Ask the thread to look for pending events now (cheap; call after every commit)."""
+        self._wakeup.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the thread after the batch in hand; pending rows stay for the next start."""
+        self._stopping.set()
+        self._wakeup.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def process_pending(self) -> int:
+        """Process every pending event, oldest first; returns how many were processed or failed.
+
+        Storage errors propagate and leave the events pending.
+        """
+        engine = self._engine()
+        done = 0
+        while not self._stopping.is_set():
+            batch = pending_events(engine, self._batch_size)
+            if not batch:
+                break
+            count_attempts(engine, [event.id for event in batch])
+            record_outcomes(engine, {event.id: self._react(engine, event) for event in batch})
+            done += len(batch)
+        return done
+
+    def _react(self, engine: Engine, event: ServerEvent) -> str | None:
+        """None when every matching reaction succeeded, else the error text."""
+        if event.attempts + 1 > MAX_ATTEMPTS:
+            return f"gave up after {MAX_ATTEMPTS} attempts"
+        for pattern, reaction in self._reactions:
+            if not pattern_matches(pattern, event.name):
+                continue
+            try:
+                reaction(engine, event)
+            except sa.exc.OperationalError:
+                raise
+            except Exception as exc:
+                _log.warning("reaction to %s failed: %s", event.stripe_event_id, type(exc).__name__)
+                return f"{type(exc).__name__}: {exc}"
+        return None
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.process_pending()
+            except Exception as exc:  # storage down: keep the rows pending and try again later
+                _log.warning("webhook worker pass failed: %s", type(exc).__name__)
+            self._wakeup.wait(self._idle_seconds)
+            self._wakeup.clear()
+            # Let a burst of deliveries commit so one pass handles them together.
+            self._stopping.wait(self._coalesce_seconds)

@@ -1,0 +1,297 @@
+"""What people read: relative times, dates, badge colours, table cells and stat figures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from lib.config import PROJECT_ROOT
+from lib.widgets import (
+    DisplaySpec,
+    FieldSpec,
+    apply_transform,
+    badge_colors,
+    compute_stat,
+    format_datetime,
+    format_datetime_series,
+    format_relative_time,
+    format_relative_time_series,
+    format_rows,
+    format_short_date,
+    format_short_date_series,
+    load_widget_file,
+)
+
+NOW = datetime(2026, 11, 27, 13, 5, tzinfo=UTC)
+T = int(NOW.timestamp())
+MINUTE, HOUR, DAY = 60, 3600, 86400
+WIDGETS = PROJECT_ROOT / "widgets"
+
+
+@pytest.mark.parametrize(
+    ("ts", "expected"),
+    [
+        (T, "just now"),
+        (T - 59, "just now"),
+        (T - 60, "1 minute ago"),
+        (T - 119, "1 minute ago"),
+        (T - 120, "2 minutes ago"),
+        (T - HOUR + 1, "59 minutes ago"),
+        (T - HOUR, "1 hour ago"),
+        (T - DAY + 1, "23 hours ago"),
+        (T - DAY, "1 day ago"),
+        (T - 2 * DAY, "2 days ago"),
+        (T - 30 * DAY + 1, "29 days ago"),
+        (T - 30 * DAY, "1 month ago"),
+        (T - 95 * DAY, "3 months ago"),
+        (T - 365 * DAY, "1 year ago"),
+        (T - 800 * DAY, "2 years ago"),
+        (T + 30, "just now"),
+        (T + 5 * MINUTE, "in 5 minutes"),
+        (T + 2 * DAY, "in 2 days"),
+        (T - 90.5, "1 minute ago"),
+        ("2026-11-27T12:05:00Z", "1 hour ago"),
+        (None, ""),
+        ("not a date", ""),
+    ],
+)
+def test_relative_time_at_boundaries(ts: Any, expected: str) -> None:
+    assert format_relative_time(ts, NOW) == expected
+    series = format_relative_time_series(pd.Series([ts, T - 60], dtype=object), NOW)
+    assert series.tolist() == [expected, "1 minute ago"]
+
+
+def test_dates_in_utc_and_in_the_viewers_zone() -> None:
+    winter = int(datetime(2026, 11, 7, 23, 30, tzinfo=UTC).timestamp())
+    summer = int(datetime(2026, 7, 1, 9, 5, tzinfo=UTC).timestamp())
+    assert format_short_date(winter) == "Nov 7, 2026"
+    assert format_short_date(winter, tz="Europe/Paris") == "Nov 8, 2026"
+    assert format_datetime(winter) == "2026-11-07 23:30 UTC"
+    assert format_datetime(winter, tz="Europe/Paris") == "2026-11-08 00:30 CET"
+    assert format_datetime(summer, tz="Europe/Paris") == "2026-07-01 11:05 CEST"
+    assert format_datetime(summer, tz="America/New_York") == "2026-07-01 05:05 EDT"
+    assert format_short_date(None) == "" and format_datetime(None) == ""
+    stamps = pd.Series([winter, None, summer], index=[10, 11, 12])
+    assert format_short_date_series(stamps).to_dict() == {
+        10: "Nov 7, 2026",
+        11: "",
+        12: "Jul 1, 2026",
+    }
+    assert format_datetime_series(stamps, tz="Europe/Paris").tolist() == [
+        "2026-11-08 00:30 CET",
+        "",
+        "2026-07-01 11:05 CEST",
+    ]
+
+
+def _badge(style: list[dict[str, str]] | None = None) -> FieldSpec:
+    return FieldSpec.model_validate(
+        {"key": "status", "label": "Status", "type": "badge", "style": style or []}
+    )
+
+
+def test_badge_colours_from_the_seed_style() -> None:
+    seed = load_widget_file(WIDGETS / "stripe-payments.json")
+    status_field = seed.display.fields[3]
+    frame = pd.DataFrame({"status": ["succeeded", "failed", "pending", None]})
+    assert badge_colors(frame, status_field).tolist() == ["green", "red", "orange", "gray"]
+
+
+def test_badge_colour_fallbacks_by_value() -> None:
+    values = [
+        *("succeeded", "paid", "active", "failed", "canceled", "unpaid"),
+        *("pending", "past_due", "incomplete", "trialing", "refunded", "Paid", None),
+    ]
+    frame = pd.DataFrame({"status": values})
+    assert badge_colors(frame, _badge()).tolist() == [
+        *("green", "green", "green", "red", "red", "red"),
+        *("orange", "orange", "orange", "blue", "gray", "green", "gray"),
+    ]
+
+
+def test_first_matching_style_rule_wins_over_fallbacks() -> None:
+    field = _badge(
+        [
+            {"condition": "amount > 10000", "className": "bg-purple-100 text-purple-800"},
+            {"condition": "status === 'succeeded'", "className": "bg-amber-100 text-amber-800"},
+            {"condition": "status === 'succeeded'", "className": "bg-green-100"},
+            {"condition": "status == null", "className": "blue"},
+        ]
+    )
+    frame = pd.DataFrame(
+        {"status": ["succeeded", "succeeded", "failed", None], "amount": [50000, 10, 50000, 1]}
+    )
+    assert badge_colors(frame, field).tolist() == ["violet", "orange", "violet", "blue"]
+
+
+def _seed_rows() -> list[dict[str, Any]]:
+    return [
+        {
+            "id": "ch_1",
+            "amount": 1999,
+            "currency": "usd",
+            "customer": {"id": "cus_A"},
+            "status": "succeeded",
+            "created": T - 300,
+            "description": "Pro plan",
+        },
+        {
+            "id": "ch_2",
+            "amount": 123456,
+            "currency": "jpy",
+            "customer": "cus_B",
+            "status": "succeeded",
+            "created": T - 3 * DAY,
+            "description": None,
+        },
+        {
+            "id": "ch_3",
+            "amount": 1999,
+            "currency": "kwd",
+            "customer": None,
+            "status": "succeeded",
+            "created": T - 2 * HOUR,
+        },
+        {
+            "id": "ch_4",
+            "amount": -500,
+            "currency": "eur",
+            "customer": "cus_C",
+            "status": "failed",
+            "created": T - 10,
+        },
+    ]
+
+
+def test_seed_rows_are_formatted_for_reading() -> None:
+    seed = load_widget_file(WIDGETS / "stripe-payments.json")
+    frame = apply_transform({"data": _seed_rows()}, seed.transform, NOW)
+    cells = format_rows(frame, seed.display, NOW)
+    assert list(cells.columns) == ["amount", "customer", "description", "status", "created"]
+    assert cells.to_dict("records") == [
+        {
+            "amount": "$19.99",
+            "customer": "cus_A",
+            "description": "Pro plan",
+            "status": "succeeded",
+            "created": "5 minutes ago",
+        },
+        {
+            "amount": "KWD\xa01.999",
+            "customer": "",
+            "description": "",
+            "status": "succeeded",
+            "created": "2 hours ago",
+        },
+        {
+            "amount": "¥123,456",
+            "customer": "cus_B",
+            "description": "",
+            "status": "succeeded",
+            "created": "3 days ago",
+        },
+    ]
+
+
+def test_other_field_types_and_formats() -> None:
+    display = DisplaySpec.model_validate(
+        {
+            "view": "table",
+            "fields": [
+                {"key": "receipt", "label": "Receipt", "type": "link", "linkText": "View"},
+                {"key": "url", "label": "URL", "type": "link"},
+                {"key": "brand", "label": "Card", "type": "icon", "icons": {"visa": "💳"}},
+                {"key": "count", "label": "Count", "type": "number"},
+                {"key": "ratio", "label": "Share", "type": "number", "format": "percent"},
+                {"key": "fee", "label": "Fee", "type": "number", "format": "number"},
+                {"key": "paid", "label": "Paid", "type": "text"},
+                {"key": "created", "label": "Day", "type": "date", "format": "short-date"},
+                {"key": "when", "label": "When", "type": "date"},
+                {"key": "absent", "label": "Nothing", "type": "text"},
+            ],
+        }
+    )
+    frame = pd.DataFrame(
+        {
+            "receipt": ["https://pay.stripe.com/r/1", None],
+            "url": ["https://pay.stripe.com/r/2", None],
+            "brand": ["visa", "amex"],
+            "count": pd.Series([1234567, None], dtype="Int64"),
+            "ratio": [0.125, 1.0],
+            "fee": [1234.5, -0.25],
+            "paid": [True, None],
+            "created": [T, None],
+            "when": [T, T - DAY],
+        }
+    )
+    cells = format_rows(frame, display, NOW, tz="UTC")
+    assert cells.to_dict("records") == [
+        {
+            "receipt": "View",
+            "url": "https://pay.stripe.com/r/2",
+            "brand": "💳",
+            "count": "1,234,567",
+            "ratio": "12.5%",
+            "fee": "1,234.5",
+            "paid": "true",
+            "created": "Nov 27, 2026",
+            "when": "2026-11-27 13:05 UTC",
+            "absent": "",
+        },
+        {
+            "receipt": "",
+            "url": "",
+            "brand": "amex",
+            "count": "",
+            "ratio": "100%",
+            "fee": "-0.25",
+            "paid": "",
+            "created": "",
+            "when": "2026-11-26 13:05 UTC",
+            "absent": "",
+        },
+    ]
+
+
+def test_revenue_stat_is_one_figure_per_currency() -> None:
+    revenue = load_widget_file(WIDGETS / "revenue-today.json")
+    charges = [
+        {"id": "1", "amount": 1000, "currency": "usd", "status": "succeeded"},
+        {"id": "2", "amount": 2550, "currency": "usd", "status": "succeeded"},
+        {"id": "3", "amount": 5000, "currency": "jpy", "status": "succeeded"},
+        {"id": "4", "amount": 999999, "currency": "usd", "status": "failed"},
+        {"id": "5", "amount": 1500, "currency": "kwd", "status": "succeeded"},
+    ]
+    frame = apply_transform({"data": charges}, revenue.transform, NOW)
+    figures = compute_stat(frame, revenue.display)
+    assert [(f.group, f.value, f.text) for f in figures] == [
+        ("jpy", 5000, "¥5,000"),
+        ("kwd", 1500, "KWD\xa01.500"),
+        ("usd", 3550, "$35.50"),
+    ]
+    assert {figure.label for figure in figures} == {"Revenue today"}
+    assert compute_stat(frame.iloc[0:0], revenue.display) == []
+
+
+def test_stat_average_and_count() -> None:
+    display = DisplaySpec.model_validate(
+        {
+            "view": "stat",
+            "fields": [{"key": "amount", "label": "Amount", "format": "currency"}],
+            "stat": {"field": "amount", "aggregate": "avg", "groupBy": "currency", "label": "Avg"},
+        }
+    )
+    frame = pd.DataFrame(
+        {"amount": pd.Series([100, 101, None], dtype="Int64"), "currency": ["usd"] * 3}
+    )
+    # 100.5 cents rounds half-to-even to a whole minor unit.
+    [average] = compute_stat(frame, display)
+    assert (average.value, average.text) == (100, "$1.00")
+    assert display.stat is not None
+    stat = display.stat.model_copy(update={"aggregate": "count", "group_by": None})
+    counting = display.model_copy(update={"stat": stat})
+    [count] = compute_stat(frame, counting)
+    assert (count.group, count.value, count.text) == (None, 2, "2")

@@ -1,0 +1,215 @@
+"""Processing after the 200: pending rows are processed in order, also those a crash left,
+reactions run without holding up Stripe, failures are recorded; SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from sqlalchemy.engine import Engine
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from lib.providers.types import ProviderCredentials
+from lib.store import ConnectionInfo, CredentialsStore, SecretBox
+from lib.store.tables import webhook_events
+from lib.webhooks import (
+    WEBHOOK_PATH,
+    ServerEvent,
+    WebhookWorker,
+    list_server_events,
+    stripe_webhook_route,
+)
+from lib.webhooks.events_store import new_event, store_event
+from lib.webhooks.worker import DEFAULT_REACTIONS, MAX_ATTEMPTS
+from tests.test_webhook_receiver import SECRET, signed, stripe_event
+
+
+def store(
+    engine: Engine, event_id: str, event_type: str = "charge.succeeded", **extra: Any
+) -> None:
+    body = stripe_event(event_id, event_type, **extra)
+    assert store_event(engine, new_event(json.loads(body), body, "webhook"))
+
+
+def statuses(engine: Engine) -> dict[str, tuple[str, str | None]]:
+    return {
+        event.stripe_event_id: (event.status, event.error) for event in list_server_events(engine)
+    }
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def started() -> Iterator[list[WebhookWorker]]:
+    """Workers a test starts, stopped at its end."""
+    workers: list[WebhookWorker] = []
+    yield workers
+    for worker in workers:
+        worker.stop()
+
+
+def test_rows_a_crash_left_pending_are_processed_when_the_worker_starts(
+    engine: Engine, started: list[WebhookWorker]
+) -> None:
+    for number in range(3):
+        store(engine, f"evt_{number}")
+    seen: list[str] = []
+    worker = WebhookWorker(
+        lambda: engine,
+        reactions=[("stripe.*", lambda _engine, event: seen.append(event.stripe_event_id))],
+    )
+    started.append(worker)
+
+    worker.start()
+
+    wait_until(lambda: all(status == "processed" for status, _ in statuses(engine).values()))
+    assert seen == ["evt_0", "evt_1", "evt_2"]
+
+
+def test_a_deauthorization_marks_the_stored_connection_as_needing_reconnect(
+    engine: Engine,
+) -> None:
+    credentials = CredentialsStore(engine, SecretBox([Fernet.generate_key()]))
+    for user, account in [("u1", "acct_gone"), ("u2", "acct_kept")]:
+        credentials.save(
+            user,
+            "stripe",
+            ProviderCredentials(pat="sk_test_" + "x" * 24, auth_method="oauth"),
+            ConnectionInfo(account_id=account, auth_method="oauth"),
+        )
+    store(
+        engine,
+        "evt_deauth",
+        "account.application.deauthorized",
+        account="acct_gone",
+        data_object={"id": "ca_1", "object": "application"},
+    )
+
+    assert WebhookWorker(lambda: engine).process_pending() == 1
+
+    gone, kept = credentials.get("u1", "stripe"), credentials.get("u2", "stripe")
+    assert gone is not None and gone.status == "needs_reconnect"
+    assert gone.status_reason is not None and "disconnected" in gone.status_reason
+    assert kept is not None and kept.status == "connected"
+    assert statuses(engine)["evt_deauth"] == ("processed", None)
+
+
+def test_a_deauthorization_without_an_account_is_marked_failed(engine: Engine) -> None:
+    store(engine, "evt_anon", "account.application.deauthorized", data_object={"id": "ca_1"})
+
+    WebhookWorker(lambda: engine, reactions=DEFAULT_REACTIONS).process_pending()
+
+    status, error = statuses(engine)["evt_anon"]
+    assert status == "failed"
+    assert error is not None and "no account" in error
+
+
+def test_a_failing_reaction_marks_its_event_failed_and_the_others_still_run(
+    engine: Engine,
+) -> None:
+    def react(_engine: Engine, event: ServerEvent) -> None:
+        if event.stripe_event_id == "evt_bad":
+            raise RuntimeError("Slack is down")
+
+    for event_id in ("evt_before", "evt_bad", "evt_after"):
+        store(engine, event_id)
+
+    WebhookWorker(lambda: engine, reactions=[("stripe.payment.*", react)]).process_pending()
+
+    assert statuses(engine) == {
+        "evt_before": ("processed", None),
+        "evt_bad": ("failed", "RuntimeError: Slack is down"),
+        "evt_after": ("processed", None),
+    }
+
+
+def test_a_slow_reaction_does_not_hold_up_the_answer_to_stripe(
+    engine: Engine, started: list[WebhookWorker]
+) -> None:
+    release = threading.Event()
+    worker = WebhookWorker(
+        lambda: engine,
+        reactions=[("stripe.payment.received", lambda _engine, _event: release.wait(10))],
+        idle_seconds=60,
+    )
+    started.append(worker)
+    worker.start()
+    route = stripe_webhook_route(
+        engine=lambda: engine, secrets=lambda: [SECRET], on_stored=worker.wake
+    )
+    body = stripe_event("evt_slow")
+
+    with TestClient(Starlette(routes=[route])) as client:
+        began = time.monotonic()
+        response = client.post(WEBHOOK_PATH, content=body, headers=signed(body))
+        answered_in = time.monotonic() - began
+
+    assert response.status_code == 200
+    assert answered_in < 1.0
+    assert statuses(engine)["evt_slow"] == ("pending", None)
+    release.set()
+    wait_until(lambda: statuses(engine)["evt_slow"] == ("processed", None))
+
+
+def test_the_receiver_wakes_the_worker_so_events_are_processed_within_a_second(
+    engine: Engine, started: list[WebhookWorker]
+) -> None:
+    worker = WebhookWorker(lambda: engine, idle_seconds=60)
+    started.append(worker)
+    worker.start()
+    wait_until(lambda: worker.running)
+    route = stripe_webhook_route(
+        engine=lambda: engine, secrets=lambda: [SECRET], on_stored=worker.wake
+    )
+    body = stripe_event("evt_fast")
+
+    with TestClient(Starlette(routes=[route])) as client:
+        client.post(WEBHOOK_PATH, content=body, headers=signed(body))
+
+    wait_until(lambda: statuses(engine)["evt_fast"][0] == "processed", timeout=1.0)
+
+
+def test_an_event_that_keeps_crashing_the_process_is_given_up(engine: Engine) -> None:
+    store(engine, "evt_poison")
+    with engine.begin() as connection:
+        connection.execute(webhook_events.update().values(attempts=MAX_ATTEMPTS))
+
+    WebhookWorker(lambda: engine).process_pending()
+
+    assert statuses(engine)["evt_poison"] == ("failed", f"gave up after {MAX_ATTEMPTS} attempts")
+
+
+def test_storage_errors_leave_events_pending_for_the_next_pass(engine: Engine) -> None:
+    store(engine, "evt_retry")
+
+    def storage_down(_engine: Engine, _event: ServerEvent) -> None:
+        raise sa.exc.OperationalError("UPDATE", {}, Exception("connection lost"))
+
+    worker = WebhookWorker(lambda: engine, reactions=[("stripe.*", storage_down)])
+    with pytest.raises(sa.exc.OperationalError):
+        worker.process_pending()
+
+    assert statuses(engine)["evt_retry"] == ("pending", None)
+    assert WebhookWorker(lambda: engine).process_pending() == 1
+    assert statuses(engine)["evt_retry"] == ("processed", None)
+
+
+def test_processing_counts_attempts(engine: Engine) -> None:
+    store(engine, "evt_counted")
+
+    WebhookWorker(lambda: engine).process_pending()
+
+    [event] = list_server_events(engine)
+    assert event.attempts == 1
