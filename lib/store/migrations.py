@@ -438,9 +438,23 @@ def _add_stripe_mirror(connection: Connection) -> None:
             "amount",
             "amount_refunded",
         ),
-        sa.Index("ix_mirror_charges_account_status_created", "account_key", "status", "created"),
         sa.Index(
-            "ix_mirror_charges_account_currency_created", "account_key", "currency", "created"
+            "ix_mirror_charges_account_status_created",
+            "account_key",
+            "status",
+            "created",
+            "currency",
+            "amount",
+            "amount_refunded",
+        ),
+        sa.Index(
+            "ix_mirror_charges_account_currency_created",
+            "account_key",
+            "currency",
+            "created",
+            "status",
+            "amount",
+            "amount_refunded",
         ),
         sa.Index("ix_mirror_charges_account_customer", "account_key", "customer_id"),
     )

@@ -214,8 +214,24 @@ mirror_charges = sa.Table(
         "amount",
         "amount_refunded",
     ),
-    sa.Index("ix_mirror_charges_account_status_created", "account_key", "status", "created"),
-    sa.Index("ix_mirror_charges_account_currency_created", "account_key", "currency", "created"),
+    sa.Index(
+        "ix_mirror_charges_account_status_created",
+        "account_key",
+        "status",
+        "created",
+        "currency",
+        "amount",
+        "amount_refunded",
+    ),
+    sa.Index(
+        "ix_mirror_charges_account_currency_created",
+        "account_key",
+        "currency",
+        "created",
+        "status",
+        "amount",
+        "amount_refunded",
+    ),
     sa.Index("ix_mirror_charges_account_customer", "account_key", "customer_id"),
 )
 

@@ -1,4 +1,4 @@
-"""Command line for widget files: `python -m lib.widgets check [PATH ...]`.
+"""Command line for widget files: `check [PATH ...]` and `preview FILE [--rows N]`.
 
 Exit status: 0 when every file is valid, 1 when any is invalid, 2 on a usage error.
 """
@@ -18,6 +18,7 @@ from lib.widgets.loader import (
     load_widget_file,
     load_widget_folder,
 )
+from lib.widgets.preview import PreviewError, preview_account, preview_text
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -38,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="widget files or folders of *.json files (default: the WIDGETS_DIR setting, widgets/)",
     )
     check.set_defaults(run=run_check)
+    preview = commands.add_parser(
+        "preview", help="fetch a widget's data (demo account unless STRIPE_SECRET_KEY is set)"
+    )
+    preview.add_argument("file", metavar="FILE", help="a widget definition file")
+    preview.add_argument("--rows", type=int, default=10, help="rows to print (default 10)")
+    preview.set_defaults(run=run_preview)
     return parser
 
 
@@ -53,6 +60,22 @@ def run_check(args: argparse.Namespace) -> int:
     invalid = sum(result.error is not None for result in results)
     print(f"{len(results)} checked, {invalid} invalid")
     return EXIT_INVALID if invalid else EXIT_OK
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    """Print the widget's rows as the dashboard would show them; 1 when it cannot."""
+    if args.rows < 1:
+        raise _UsageError("--rows must be at least 1")
+    path = Path(args.file)
+    if not path.is_file():
+        raise _UsageError(f"no such file: {path}")
+    try:
+        definition = load_widget_file(path)
+        print(preview_text(definition, preview_account(get_settings()), args.rows))
+    except (WidgetDefinitionError, PreviewError) as exc:
+        print(f"{path}: {exc}" if isinstance(exc, PreviewError) else exc)
+        return EXIT_INVALID
+    return EXIT_OK
 
 
 def _default_widgets_folder() -> Path:
