@@ -1,4 +1,4 @@
-"""Widgets on the bus without Streamlit: selection events, filter/highlight/refresh subscriptions."""
+"""Widgets on the bus without Streamlit: selection events and filter, highlight, refresh."""
 
 from __future__ import annotations
 
