@@ -23,6 +23,18 @@ if __name__ == "__main__":
                 "pages/dashboard.py", title="Dashboard", icon=":material/dashboard:", default=True
             ),
             st.Page(
+                "pages/charges.py",
+                title="Charges",
+                icon=":material/receipt_long:",
+                url_path="charges",
+            ),
+            st.Page(
+                "pages/subscriptions.py",
+                title="Subscriptions",
+                icon=":material/autorenew:",
+                url_path="subscriptions",
+            ),
+            st.Page(
                 "pages/credentials.py",
                 title="Credentials",
                 icon=":material/key:",
@@ -33,6 +45,12 @@ if __name__ == "__main__":
                 title="Webhooks",
                 icon=":material/webhook:",
                 url_path="webhooks",
+            ),
+            st.Page(
+                "pages/event_debugger.py",
+                title="Event Debugger",
+                icon=":material/bug_report:",
+                url_path="events",
             ),
         ]
     )

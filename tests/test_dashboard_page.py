@@ -125,3 +125,36 @@ def test_a_rejected_key_asks_to_reconnect_instead_of_an_error_wall(
     warnings = [warning.value for warning in app.warning]
     assert any("Stripe rejected the key in STRIPE_SECRET_KEY" in text for text in warnings)
     assert all("sk_test_rejected" not in text for text in shown_text(app))
+
+
+def test_a_stored_connection_that_starts_failing_asks_to_reconnect(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lib.config import get_settings
+    from lib.providers.types import ProviderCredentials
+    from lib.store import ConnectionInfo, CredentialsStore, get_engine, load_secret_box
+
+    store = CredentialsStore(get_engine(), load_secret_box(get_settings())[0])
+    store.save(
+        "local",
+        "stripe",
+        ProviderCredentials(pat="sk_test_revoked00000000000000000"),
+        ConnectionInfo(masked_key="sk_test_...0000", account_id="acct_1", mode="test"),
+    )
+    revoked = Reply(
+        401, json={"error": {"type": "invalid_request_error", "message": "Expired API Key"}}
+    )
+    with LoopbackServer() as stripe:
+        stripe.on("/v1/charges", lambda _request: revoked)
+        monkeypatch.setenv("STRIPE_API_BASE", f"{stripe.url}/v1")
+        get_settings.cache_clear()
+
+        first = run_app()
+        assert any("Reconnect Stripe" in w.value for w in first.warning)
+        assert store.get("local", "stripe").status == "needs_reconnect"
+
+        second = run_app()
+
+    assert not second.exception
+    assert any("Reconnect Stripe" in text for text in shown_text(second))
+    assert not any("Demo data" in text for text in shown_text(second))

@@ -15,10 +15,11 @@ from typing import Any
 
 import httpx
 from authlib.deprecate import AuthlibDeprecationWarning
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from lib.config import Settings
 from lib.providers.http import make_timeout, shared_ssl_context
+from lib.providers.masking import redact_secrets
 from lib.providers.types import ProviderCredentials
 from lib.store import OAuthStateStore, StateCheck
 
@@ -34,6 +35,9 @@ STATE_TTL_SECONDS = 600
 SCOPE = "read_write"
 NOT_CONFIGURED = "Stripe OAuth not configured"
 
+_UNEXPECTED_ANSWER = (
+    "Stripe answered the connection request in an unexpected format. Try again later."
+)
 _START_AGAIN = "Nothing was saved. Click “Connect with Stripe” to start again."
 _STATE_PROBLEMS: dict[StateCheck, str] = {
     StateCheck.MISSING: "Stripe's answer carries no state, so it cannot be matched to a "
@@ -68,10 +72,6 @@ _ERROR_WORDS: dict[str, str] = {
 
 class StripeConnectError(Exception):
     """A Stripe Connect step failed; the message is plain words, without any secret."""
-
-    def __init__(self, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -188,30 +188,28 @@ def exchange_code(config: StripeConnectConfig, code: str) -> ProviderCredentials
                 config.token_endpoint, grant_type="authorization_code", code=code
             )
     except OAuthError as error:
-        raise StripeConnectError(
-            error_message(str(error.error), error.description or None), code=str(error.error)
-        ) from None
+        said = error_message(str(error.error), error.description or None)
+        raise StripeConnectError(redact_secrets(said, [secret])) from None
     except httpx.HTTPError as error:
         raise _transport_failure(error) from None
     except ValueError:
-        raise StripeConnectError(
-            "Stripe answered the connection request in an unexpected format. Try again later."
-        ) from None
+        raise StripeConnectError(_UNEXPECTED_ANSWER) from None
     access_token, account_id = token.get("access_token"), token.get("stripe_user_id")
     if not isinstance(access_token, str) or not isinstance(account_id, str):
-        raise StripeConnectError(
-            "Stripe's answer lacks the access token or the account id. Try again later."
-        )
+        raise StripeConnectError(_UNEXPECTED_ANSWER)
     refresh_token = token.get("refresh_token")
-    return ProviderCredentials(
-        pat=SecretStr(access_token),
-        auth_method="oauth",
-        refresh_token=SecretStr(refresh_token) if isinstance(refresh_token, str) else None,
-        account_id=account_id,
-        publishable_key=token.get("stripe_publishable_key"),
-        scope=token.get("scope"),
-        livemode=token.get("livemode"),
-    )
+    try:
+        return ProviderCredentials(
+            pat=SecretStr(access_token),
+            auth_method="oauth",
+            refresh_token=SecretStr(refresh_token) if isinstance(refresh_token, str) else None,
+            account_id=account_id,
+            publishable_key=token.get("stripe_publishable_key"),
+            scope=token.get("scope"),
+            livemode=token.get("livemode"),
+        )
+    except ValidationError:
+        raise StripeConnectError(_UNEXPECTED_ANSWER) from None
 
 
 def deauthorize(config: StripeConnectConfig, stripe_user_id: str) -> None:
@@ -219,7 +217,8 @@ def deauthorize(config: StripeConnectConfig, stripe_user_id: str) -> None:
 
     Raises StripeConnectError, with Stripe's own words when it gave any, when that failed.
     """
-    auth = httpx.BasicAuth(config.secret_key.get_secret_value(), "")
+    secret = config.secret_key.get_secret_value()
+    auth = httpx.BasicAuth(secret, "")
     body = {"client_id": config.client_id, "stripe_user_id": stripe_user_id}
     try:
         with _client() as client:
@@ -237,8 +236,7 @@ def deauthorize(config: StripeConnectConfig, stripe_user_id: str) -> None:
     else:
         message = f"Stripe answered with HTTP {response.status_code}."
     raise StripeConnectError(
-        f"Stripe did not disconnect the account. {message}",
-        code=error if isinstance(error, str) else None,
+        redact_secrets(f"Stripe did not disconnect the account. {message}", [secret])
     )
 
 

@@ -247,11 +247,22 @@ def _disconnect(
 ) -> None:
     outcome = disconnect(store, user_id, provider, settings, force=force)
     st.session_state[_confirm_key(provider)] = outcome.can_remove_anyway
+    if outcome.removed:
+        _stripe_account_changed(provider)
     _flash(provider, "success" if outcome.removed else "error", outcome.message)
 
 
 def _flash_outcome(provider: ProviderName, outcome: ConnectionOutcome) -> None:
+    if outcome.ok:
+        _stripe_account_changed(provider)
     _flash(provider, "success" if outcome.ok else "error", outcome.message)
+
+
+def _stripe_account_changed(provider: ProviderName) -> None:
+    # Cached API answers are keyed by account and token, so a reconnect with the same token
+    # would otherwise keep serving the answers (and errors) cached before it.
+    if provider == "stripe":
+        st.cache_data.clear()
 
 
 def _flash(provider: ProviderName, kind: FlashKind, text: str) -> None:

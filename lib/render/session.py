@@ -8,6 +8,7 @@ import streamlit as st
 
 from lib.accounts import StripeAccount, resolve_stripe_account, stripe_adapter_for
 from lib.config import Settings, get_settings
+from lib.connections import record_api_failure
 from lib.events import EventBus
 from lib.providers.types import ApiError
 from lib.store import CredentialsStore, get_engine, load_secret_box
@@ -68,7 +69,7 @@ def widget_context() -> WidgetContext:
     def mark_reconnect(error: ApiError) -> None:
         store = credentials_store()
         if account.source == "connection" and store is not None:
-            store.mark_needs_reconnect(user_id, "stripe", "Stripe rejected the stored credentials.")
+            record_api_failure(store, user_id, "stripe", error)
 
     return WidgetContext(
         account=account,

@@ -7,9 +7,11 @@ Every stored event is a server event on the mesh: browser sessions read them thr
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -98,6 +100,62 @@ def store_event(engine: Engine, event: NewEvent) -> bool:
     """
     with engine.begin() as connection:
         return _insert_once(connection, event, datetime.now(UTC))
+
+
+class EventWriter:
+    """Stores events from many threads at once in shared transactions ("group commit").
+
+    Each caller waits until its event is committed; whichever caller gets the commit lock
+    writes every event queued so far in one transaction, so a burst of deliveries costs a
+    few commits instead of one each, and callers queue on a lock instead of SQLite's
+    sleep-and-retry busy handler.
+    """
+
+    def __init__(self, engine: Callable[[], Engine], max_batch: int = 200) -> None:
+        self._engine = engine
+        self._max_batch = max_batch
+        self._queue: list[_QueuedEvent] = []
+        self._queue_lock = threading.Lock()
+        self._commit_lock = threading.Lock()
+
+    def store(self, event: NewEvent) -> bool:
+        """Like `store_event`: True when this call stored it, False for an id already stored.
+
+        Raises the storage error when the transaction holding it failed.
+        """
+        queued = _QueuedEvent(event)
+        with self._queue_lock:
+            self._queue.append(queued)
+        while not queued.done:
+            with self._commit_lock:
+                if not queued.done:
+                    self._commit_queued()
+        if queued.error is not None:
+            raise queued.error
+        return queued.stored
+
+    def _commit_queued(self) -> None:
+        with self._queue_lock:
+            batch = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+        try:
+            now = datetime.now(UTC)
+            with self._engine().begin() as connection:
+                results = [_insert_once(connection, queued.event, now) for queued in batch]
+        except Exception as exc:
+            for queued in batch:
+                queued.error, queued.done = exc, True
+            return
+        for queued, stored in zip(batch, results, strict=True):
+            queued.stored, queued.done = stored, True
+
+
+@dataclass
+class _QueuedEvent:
+    event: NewEvent
+    stored: bool = False
+    error: Exception | None = None
+    done: bool = False
 
 
 def store_polled_events(
@@ -262,29 +320,36 @@ def publish_server_event(bus: EventBus, event: ServerEvent) -> LogEntry:
     return bus.publish(event.name, event.payload, f"stripe-{event.source}", origin="server")
 
 
-def _insert_once(connection: Connection, event: NewEvent, now: datetime) -> bool:
-    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = (
+@cache
+def _insert_once_statement(dialect_name: str) -> Any:
+    # Built once: composing the statement per call costs more than SQLite's commit.
+    dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    return (
         dialect_insert(webhook_events)
-        .values(
-            provider=PROVIDER,
-            event_id=event.event_id,
-            event_type=event.event_type,
-            payload=event.raw,
-            received_at=now,
-            source=event.source,
-            mesh_name=event.mesh_name,
-            mesh_payload=json.dumps(event.mesh_payload),
-            event_created=event.event_created,
-            account_ref=event.account_ref,
-            livemode=event.livemode,
-            status="pending",
-        )
         .on_conflict_do_nothing(index_elements=["provider", "event_id"])
         .returning(webhook_events.c.id)
     )
+
+
+def _insert_once(connection: Connection, event: NewEvent, now: datetime) -> bool:
+    row = {
+        "provider": PROVIDER,
+        "event_id": event.event_id,
+        "event_type": event.event_type,
+        "payload": event.raw,
+        "received_at": now,
+        "source": event.source,
+        "mesh_name": event.mesh_name,
+        "mesh_payload": json.dumps(event.mesh_payload),
+        "event_created": event.event_created,
+        "account_ref": event.account_ref,
+        "livemode": event.livemode,
+        "status": "pending",
+        "attempts": 0,
+    }
     # A row comes back only when this statement inserted it (rowcount is -1 under RETURNING).
-    return connection.execute(statement).first() is not None
+    statement = _insert_once_statement(connection.dialect.name)
+    return connection.execute(statement, row).first() is not None
 
 
 def _upsert_cursor(connection: Connection, account_key: str, **values: Any) -> None:

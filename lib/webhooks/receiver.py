@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from lib.config import get_settings
 from lib.store import get_engine
-from lib.webhooks.events_store import new_event, record_rejection, store_event
+from lib.webhooks.events_store import EventWriter, new_event, record_rejection
 from lib.webhooks.verify import WebhookRejected, verify_delivery
 
 WEBHOOK_PATH = "/api/webhooks/stripe"
@@ -44,6 +44,8 @@ def stripe_webhook_route(
     committed (it wakes the worker).
     """
 
+    writer = EventWriter(engine)
+
     async def receive_stripe_webhook(request: Request) -> Response:
         try:
             body = await _read_body(request)
@@ -51,7 +53,7 @@ def stripe_webhook_route(
             return await _refuse(engine, rejected)
         header = request.headers.get("stripe-signature")
         try:
-            stored = await run_in_threadpool(_verify_and_store, engine, body, header, secrets)
+            stored = await run_in_threadpool(_verify_and_store, writer, body, header, secrets)
         except WebhookRejected as rejected:
             return await _refuse(engine, rejected)
         except SQLAlchemyError as exc:  # storage down: Stripe retries a 503
@@ -81,13 +83,13 @@ async def _read_body(request: Request) -> bytes:
 
 
 def _verify_and_store(
-    engine: Callable[[], Engine],
+    writer: EventWriter,
     body: bytes,
     header: str | None,
     secrets: Callable[[], Sequence[str]],
 ) -> bool:
     verified = verify_delivery(body, header, secrets())
-    return store_event(engine(), new_event(verified.event, verified.raw, "webhook"))
+    return writer.store(new_event(verified.event, verified.raw, "webhook"))
 
 
 async def _refuse(engine: Callable[[], Engine], rejected: WebhookRejected) -> Response:

@@ -1,7 +1,14 @@
-"""Stripe webhook signature check: stripe-python's `Webhook.construct_event`, several secrets."""
+"""Stripe webhook signature check with stripe-python, several secrets.
+
+`stripe.Webhook.construct_event` is `WebhookSignature.verify_header(..., tolerance)` followed by
+building a StripeObject tree; that build costs about 1.7 ms per event, most of the time budget
+of a delivery. So this calls the same `verify_header` with the tolerance always given
+(without it the timestamp is not checked) and parses the verified body with `json.loads`.
+"""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -77,27 +84,29 @@ def verify_delivery(
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise WebhookRejected("malformed_json") from None
-    event = _construct_with_any(text, signature_header, secrets, tolerance)
+    _verify_with_any(text, signature_header, secrets, tolerance)
     if _signed_at(signature_header) > time.time() + tolerance:
         raise WebhookRejected("future_timestamp")
-    parsed = event.to_dict()
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
+        raise WebhookRejected("malformed_json") from None
+    if not isinstance(parsed, dict):
+        raise WebhookRejected("malformed_json")
     if not isinstance(parsed.get("id"), str) or not isinstance(parsed.get("type"), str):
         raise WebhookRejected("malformed_event")
     return VerifiedEvent(raw=text, event=parsed)
 
 
-def _construct_with_any(
-    text: str, header: str, secrets: Sequence[str], tolerance: int
-) -> stripe.Event:
+def _verify_with_any(text: str, header: str, secrets: Sequence[str], tolerance: int) -> None:
     stale = False
     for secret in secrets:
         try:
-            return stripe.Webhook.construct_event(text, header, secret, tolerance=tolerance)
+            stripe.WebhookSignature.verify_header(text, header, secret, tolerance=tolerance)
         except stripe.SignatureVerificationError:
             stale = stale or _signature_matches(text, header, secret)
-        except (ValueError, TypeError, AttributeError, RecursionError):
-            # Signed, but not a JSON object: stripe-python parses only after verifying.
-            raise WebhookRejected("malformed_json") from None
+        else:
+            return
     raise WebhookRejected("stale_timestamp" if stale else "bad_signature")
 
 

@@ -1,0 +1,5 @@
+"""Charges: every charge of the account from the local mirror, filtered, summed per currency."""
+
+from lib.render.finance import render_charges_page
+
+render_charges_page()

@@ -1,0 +1,5 @@
+"""Event Debugger: this session's event timeline, replay, safe mode and subscriptions."""
+
+from lib.render.debugger import render_event_debugger_page
+
+render_event_debugger_page()
