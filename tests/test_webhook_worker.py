@@ -182,7 +182,13 @@ def test_the_receiver_wakes_the_worker_so_events_are_processed_within_a_second(
 
 
 def test_an_event_that_keeps_crashing_the_process_is_given_up(engine: Engine) -> None:
-    store(engine, "evt_poison")
+    store(
+        engine,
+        "evt_poison",
+        "account.application.deauthorized",
+        account="acct_1",
+        data_object={"id": "ca_1"},
+    )
     with engine.begin() as connection:
         connection.execute(webhook_events.update().values(attempts=MAX_ATTEMPTS))
 

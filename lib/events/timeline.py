@@ -64,7 +64,7 @@ class TimelineItem:
 
     @property
     def origin_label(self) -> str:
-        """ "browser", "server", or "server · webhook" / "server · poll" for stored events."""
+        """The origin as shown: browser, server, or "server · webhook" / "server · poll"."""
         return self.origin if self.channel is None else f"{self.origin} · {self.channel}"
 
 
@@ -135,7 +135,7 @@ def item_from_server_event(event: StoredEvent) -> TimelineItem:
 
 
 def delivery_outcome(entry: LogEntry) -> str:
-    """ "held: safe mode", "blocked: cascade limit", or how many subscribers it reached."""
+    """What delivery did: held by safe mode, blocked by the cascade limit, or whom it reached."""
     if entry.held:
         return "held: safe mode"
     if entry.cascade_blocked:

@@ -457,6 +457,7 @@ def _add_stripe_mirror(connection: Connection) -> None:
             "amount_refunded",
         ),
         sa.Index("ix_mirror_charges_account_customer", "account_key", "customer_id"),
+        sa.Index("ix_mirror_charges_account_brand", "account_key", "card_brand"),
     )
     sa.Table(
         "mirror_refunds",

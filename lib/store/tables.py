@@ -233,6 +233,7 @@ mirror_charges = sa.Table(
         "amount_refunded",
     ),
     sa.Index("ix_mirror_charges_account_customer", "account_key", "customer_id"),
+    sa.Index("ix_mirror_charges_account_brand", "account_key", "card_brand"),
 )
 
 mirror_refunds = sa.Table(

@@ -19,7 +19,7 @@ from lib.providers.stripe import MAX_PAGE_SIZE, StripeAdapter
 from lib.providers.types import ApiError, ErrorCode, ProviderCredentials
 from lib.sync.events import EventsApplied, apply_stored_events
 from lib.sync.state import open_run, read_states, record_error, record_page, restart_run
-from lib.sync.store import Resource, write_objects
+from lib.sync.store import Resource, refresh_planner_statistics, write_objects
 
 SYNC_ORDER: tuple[Resource, ...] = ("customers", "charges", "refunds", "subscriptions")
 """Customers first, so charges find the email and name of their customer."""
@@ -114,16 +114,21 @@ def sync_account(
     for resource in resources:
         run = _ResourceRun(engine, account_key, adapter, credentials, resource, page_size, clock)
         outcome, error = run.execute(counters, cancelled, lambda r=resource: progress(r))
-        if outcome == "cancelled":
-            return report("cancelled")
-        if outcome == "failed":
+        if outcome != "complete":
+            if counters.objects:
+                refresh_planner_statistics(engine)
+            if outcome == "cancelled":
+                return report("cancelled")
             return report(
                 "failed",
                 error=error,
                 failed_resource=resource,
                 events=apply_stored_events(engine, account_key),
             )
-    return report("complete", events=apply_stored_events(engine, account_key))
+    events = apply_stored_events(engine, account_key)
+    if counters.objects:
+        refresh_planner_statistics(engine)
+    return report("complete", events=events)
 
 
 class _ResourceRun:

@@ -6,9 +6,12 @@ Every stored event is a server event on the mesh: browser sessions read them thr
 
 from __future__ import annotations
 
+import asyncio
 import json
+import queue
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -98,64 +101,99 @@ def store_event(engine: Engine, event: NewEvent) -> bool:
 
     Safe under concurrent deliveries of the same event: exactly one row results.
     """
-    with engine.begin() as connection:
-        return _insert_once(connection, event, datetime.now(UTC))
+    with _writing(engine) as connection:
+        return _insert_batch(connection, [event], datetime.now(UTC))[0]
 
 
 class EventWriter:
-    """Stores events from many threads at once in shared transactions ("group commit").
+    """Stores events for async callers in shared transactions ("group commit") on one thread.
 
-    Each caller waits until its event is committed; whichever caller gets the commit lock
-    writes every event queued so far in one transaction, so a burst of deliveries costs a
-    few commits instead of one each, and callers queue on a lock instead of SQLite's
-    sleep-and-retry busy handler.
+    A caller awaits `store(event)` until its event is committed. The writer thread takes every
+    event queued so far and commits them in one transaction, so a burst of deliveries costs a
+    few commits and one thread hop each instead of one per event; on SQLite it also spares
+    concurrent writers the busy handler's sleep-and-retry. The thread ends when idle and
+    starts again with the next event.
     """
 
-    def __init__(self, engine: Callable[[], Engine], max_batch: int = 200) -> None:
+    def __init__(
+        self, engine: Callable[[], Engine], *, max_batch: int = 200, idle_seconds: float = 5.0
+    ) -> None:
         self._engine = engine
         self._max_batch = max_batch
-        self._queue: list[_QueuedEvent] = []
-        self._queue_lock = threading.Lock()
-        self._commit_lock = threading.Lock()
+        self._idle_seconds = idle_seconds
+        self._queue: queue.SimpleQueue[_QueuedEvent] = queue.SimpleQueue()
+        self._thread_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
 
-    def store(self, event: NewEvent) -> bool:
-        """Like `store_event`: True when this call stored it, False for an id already stored.
+    async def store(self, event: NewEvent) -> bool:
+        """True once this call stored `event`, False when its id was already stored.
 
         Raises the storage error when the transaction holding it failed.
         """
-        queued = _QueuedEvent(event)
-        with self._queue_lock:
-            self._queue.append(queued)
-        while not queued.done:
-            with self._commit_lock:
-                if not queued.done:
-                    self._commit_queued()
-        if queued.error is not None:
-            raise queued.error
-        return queued.stored
+        loop = asyncio.get_running_loop()
+        queued = _QueuedEvent(event, loop, loop.create_future())
+        self._queue.put(queued)
+        with self._thread_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._write, name="webhook-event-writer", daemon=True
+                )
+                self._thread.start()
+        return await queued.future
 
-    def _commit_queued(self) -> None:
-        with self._queue_lock:
-            batch = self._queue[: self._max_batch]
-            del self._queue[: self._max_batch]
+    def _write(self) -> None:
+        while True:
+            try:
+                batch = [self._queue.get(timeout=self._idle_seconds)]
+            except queue.Empty:
+                with self._thread_lock:
+                    if self._queue.empty():
+                        self._thread = None
+                        return
+                continue
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            self._commit(batch)
+
+    def _commit(self, batch: list[_QueuedEvent]) -> None:
         try:
             now = datetime.now(UTC)
-            with self._engine().begin() as connection:
-                results = [_insert_once(connection, queued.event, now) for queued in batch]
+            with _writing(self._engine()) as connection:
+                outcomes: list[bool | Exception] = _insert_batch(
+                    connection, [queued.event for queued in batch], now
+                )
         except Exception as exc:
-            for queued in batch:
-                queued.error, queued.done = exc, True
-            return
-        for queued, stored in zip(batch, results, strict=True):
-            queued.stored, queued.done = stored, True
+            outcomes = [exc] * len(batch)
+        for loop, settled in _by_loop(batch, outcomes).items():
+            loop.call_soon_threadsafe(_settle, settled)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _QueuedEvent:
     event: NewEvent
-    stored: bool = False
-    error: Exception | None = None
-    done: bool = False
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[bool]
+
+
+def _by_loop(
+    batch: list[_QueuedEvent], outcomes: list[bool | Exception]
+) -> dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bool], bool | Exception]]]:
+    grouped: dict[
+        asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bool], bool | Exception]]
+    ] = {}
+    for queued, outcome in zip(batch, outcomes, strict=True):
+        grouped.setdefault(queued.loop, []).append((queued.future, outcome))
+    return grouped
+
+
+def _settle(settled: list[tuple[asyncio.Future[bool], bool | Exception]]) -> None:
+    for future, outcome in settled:
+        if future.cancelled():
+            continue
+        if isinstance(outcome, Exception):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
 
 
 def store_polled_events(
@@ -164,8 +202,8 @@ def store_polled_events(
     """Store `events` in order (skipping stored ids) and, when `advance_cursor`, move the
     account's cursor to the last of them, all in one transaction; returns how many were new."""
     now = datetime.now(UTC)
-    with engine.begin() as connection:
-        stored = sum(_insert_once(connection, event, now) for event in events)
+    with _writing(engine) as connection:
+        stored = sum(_insert_batch(connection, events, now)) if events else 0
         if advance_cursor and events:
             last = events[-1]
             _upsert_cursor(
@@ -182,7 +220,7 @@ def store_polled_events(
 
 def record_poll_success(engine: Engine, account_key: str) -> None:
     """Note a poll that found nothing new (the cursor stays) and clear the last error."""
-    with engine.begin() as connection:
+    with _writing(engine) as connection:
         _upsert_cursor(
             connection,
             account_key,
@@ -195,7 +233,7 @@ def record_poll_success(engine: Engine, account_key: str) -> None:
 def record_poll_error(engine: Engine, account_key: str, message: str) -> None:
     """Remember why the last poll of `account_key` failed; the cursor does not move."""
     now = datetime.now(UTC)
-    with engine.begin() as connection:
+    with _writing(engine) as connection:
         _upsert_cursor(
             connection,
             account_key,
@@ -216,7 +254,7 @@ def load_cursor(engine: Engine, account_key: str) -> PollCursor | None:
 
 def record_rejection(engine: Engine, reason: str) -> None:
     """Count one refused delivery under `reason` (no body, no secret)."""
-    with engine.begin() as connection:
+    with _writing(engine) as connection:
         connection.execute(
             webhook_rejections.insert().values(
                 provider=PROVIDER, reason=reason, received_at=datetime.now(UTC)
@@ -237,28 +275,46 @@ def rejection_counts(engine: Engine) -> dict[str, int]:
     return {reason: int(total) for reason, total in rows}
 
 
-def pending_events(engine: Engine, limit: int) -> list[ServerEvent]:
-    """Up to `limit` stored events not processed yet, oldest first."""
-    with engine.connect() as connection:
+@dataclass(frozen=True)
+class ClaimedEvents:
+    """A batch taken from the queue: how many, and those whose reactions still have to run."""
+
+    size: int
+    to_react: list[ServerEvent]
+
+
+def claim_pending(
+    engine: Engine, limit: int, needs_reaction: Callable[[ServerEvent], bool]
+) -> ClaimedEvents:
+    """Take up to `limit` pending events, oldest first, in one transaction: count an attempt
+    on each and mark those that need no reaction processed. The others stay pending (their
+    `attempts` as read, before this one) until `record_outcomes`."""
+    with _writing(engine) as connection:
         rows = connection.execute(
             _server_event_query()
             .where(webhook_events.c.status == "pending")
             .order_by(webhook_events.c.id)
             .limit(limit)
         ).all()
-    return [_server_event(row) for row in rows]
-
-
-def count_attempts(engine: Engine, event_ids: Sequence[int]) -> None:
-    """Add one processing attempt to each of `event_ids` (before their reactions run)."""
-    if not event_ids:
-        return
-    with engine.begin() as connection:
+        if not rows:
+            return ClaimedEvents(size=0, to_react=[])
+        events = [_server_event(row) for row in rows]
         connection.execute(
             webhook_events.update()
-            .where(webhook_events.c.id.in_(event_ids))
+            .where(webhook_events.c.id.in_([event.id for event in events]))
             .values(attempts=webhook_events.c.attempts + 1)
         )
+        to_react = [event for event in events if needs_reaction(event)]
+        reacting = {event.id for event in to_react}
+        now = datetime.now(UTC)
+        done = [
+            {"row_id": event.id, "new_status": "processed", "finished_at": now, "error_text": None}
+            for event in events
+            if event.id not in reacting
+        ]
+        if done:
+            connection.execute(_RECORD_OUTCOME, done)
+    return ClaimedEvents(size=len(events), to_react=to_react)
 
 
 def record_outcomes(engine: Engine, outcomes: Mapping[int, str | None]) -> None:
@@ -266,17 +322,32 @@ def record_outcomes(engine: Engine, outcomes: Mapping[int, str | None]) -> None:
     if not outcomes:
         return
     now = datetime.now(UTC)
-    with engine.begin() as connection:
-        for event_id, error in outcomes.items():
-            connection.execute(
-                webhook_events.update()
-                .where(webhook_events.c.id == event_id, webhook_events.c.status == "pending")
-                .values(
-                    status="processed" if error is None else "failed",
-                    processed_at=now,
-                    processing_error=None if error is None else error[:MAX_ERROR_LENGTH],
-                )
-            )
+    rows = [
+        {
+            "row_id": event_id,
+            "new_status": "processed" if error is None else "failed",
+            "finished_at": now,
+            "error_text": None if error is None else error[:MAX_ERROR_LENGTH],
+        }
+        for event_id, error in outcomes.items()
+    ]
+    with _writing(engine) as connection:
+        connection.execute(_RECORD_OUTCOME, rows)
+
+
+# One statement run for many rows (executemany), instead of one composed per event.
+_RECORD_OUTCOME = (
+    webhook_events.update()
+    .where(
+        webhook_events.c.id == sa.bindparam("row_id"),
+        webhook_events.c.status == "pending",
+    )
+    .values(
+        status=sa.bindparam("new_status"),
+        processed_at=sa.bindparam("finished_at", type_=webhook_events.c.processed_at.type),
+        processing_error=sa.bindparam("error_text"),
+    )
+)
 
 
 def list_server_events(
@@ -320,36 +391,58 @@ def publish_server_event(bus: EventBus, event: ServerEvent) -> LogEntry:
     return bus.publish(event.name, event.payload, f"stripe-{event.source}", origin="server")
 
 
+# SQLite admits one writer at a time and makes the others poll with growing sleeps; this
+# process's writers of these tables (receiver, worker, poller) queue on a lock instead.
+_WRITE_LOCK = threading.Lock()
+
+
+@contextmanager
+def _writing(engine: Engine) -> Iterator[Connection]:
+    with _WRITE_LOCK, engine.begin() as connection:
+        yield connection
+
+
 @cache
-def _insert_once_statement(dialect_name: str) -> Any:
+def _insert_new_statement(dialect_name: str) -> Any:
     # Built once: composing the statement per call costs more than SQLite's commit.
     dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
     return (
         dialect_insert(webhook_events)
         .on_conflict_do_nothing(index_elements=["provider", "event_id"])
-        .returning(webhook_events.c.id)
+        .returning(webhook_events.c.event_id)
     )
 
 
-def _insert_once(connection: Connection, event: NewEvent, now: datetime) -> bool:
-    row = {
-        "provider": PROVIDER,
-        "event_id": event.event_id,
-        "event_type": event.event_type,
-        "payload": event.raw,
-        "received_at": now,
-        "source": event.source,
-        "mesh_name": event.mesh_name,
-        "mesh_payload": json.dumps(event.mesh_payload),
-        "event_created": event.event_created,
-        "account_ref": event.account_ref,
-        "livemode": event.livemode,
-        "status": "pending",
-        "attempts": 0,
-    }
-    # A row comes back only when this statement inserted it (rowcount is -1 under RETURNING).
-    statement = _insert_once_statement(connection.dialect.name)
-    return connection.execute(statement, row).first() is not None
+def _insert_batch(connection: Connection, events: Sequence[NewEvent], now: datetime) -> list[bool]:
+    """Insert `events` in one statement, skipping stored ids; which of them were stored.
+
+    Of two events with the same id in `events`, the first is the one stored.
+    """
+    rows = [
+        {
+            "provider": PROVIDER,
+            "event_id": event.event_id,
+            "event_type": event.event_type,
+            "payload": event.raw,
+            "received_at": now,
+            "source": event.source,
+            "mesh_name": event.mesh_name,
+            "mesh_payload": json.dumps(event.mesh_payload),
+            "event_created": event.event_created,
+            "account_ref": event.account_ref,
+            "livemode": event.livemode,
+            "status": "pending",
+            "attempts": 0,
+        }
+        for event in events
+    ]
+    statement = _insert_new_statement(connection.dialect.name)
+    inserted = set(connection.execute(statement, rows).scalars())
+    stored = []
+    for event in events:
+        stored.append(event.event_id in inserted)
+        inserted.discard(event.event_id)
+    return stored
 
 
 def _upsert_cursor(connection: Connection, account_key: str, **values: Any) -> None:

@@ -49,13 +49,11 @@ def stripe_webhook_route(
     async def receive_stripe_webhook(request: Request) -> Response:
         try:
             body = await _read_body(request)
+            verified = verify_delivery(body, request.headers.get("stripe-signature"), secrets())
         except WebhookRejected as rejected:
             return await _refuse(engine, rejected)
-        header = request.headers.get("stripe-signature")
         try:
-            stored = await run_in_threadpool(_verify_and_store, writer, body, header, secrets)
-        except WebhookRejected as rejected:
-            return await _refuse(engine, rejected)
+            stored = await writer.store(new_event(verified.event, verified.raw, "webhook"))
         except SQLAlchemyError as exc:  # storage down: Stripe retries a 503
             _log.error("stripe webhook not stored: %s", type(exc).__name__)
             return JSONResponse({"error": "storage_unavailable"}, status_code=503)
@@ -80,16 +78,6 @@ async def _read_body(request: Request) -> bytes:
         if len(body) > MAX_BODY_BYTES:
             raise WebhookRejected("body_too_large")
     return bytes(body)
-
-
-def _verify_and_store(
-    writer: EventWriter,
-    body: bytes,
-    header: str | None,
-    secrets: Callable[[], Sequence[str]],
-) -> bool:
-    verified = verify_delivery(body, header, secrets())
-    return writer.store(new_event(verified.event, verified.raw, "webhook"))
 
 
 async def _refuse(engine: Callable[[], Engine], rejected: WebhookRejected) -> Response:

@@ -17,12 +17,7 @@ from sqlalchemy.engine import Engine
 
 from lib.events import pattern_matches, validate_pattern
 from lib.store.tables import user_credentials
-from lib.webhooks.events_store import (
-    ServerEvent,
-    count_attempts,
-    pending_events,
-    record_outcomes,
-)
+from lib.webhooks.events_store import ServerEvent, claim_pending, record_outcomes
 from lib.webhooks.mapping import DEAUTHORIZED_EVENT
 
 Reaction = Callable[[Engine, ServerEvent], None]
@@ -74,7 +69,7 @@ class WebhookWorker:
         reactions: Sequence[tuple[str, Reaction]] = DEFAULT_REACTIONS,
         batch_size: int = 200,
         idle_seconds: float = 5.0,
-        coalesce_seconds: float = 0.02,
+        coalesce_seconds: float = 0.2,
     ) -> None:
         for pattern, _reaction in reactions:
             validate_pattern(pattern)
@@ -114,18 +109,23 @@ class WebhookWorker:
     def process_pending(self) -> int:
         """Process every pending event, oldest first; returns how many were processed or failed.
 
-        Storage errors propagate and leave the events pending.
+        Events no reaction matches are settled in the transaction that claims them. Storage
+        errors propagate and leave the events pending.
         """
         engine = self._engine()
         done = 0
         while not self._stopping.is_set():
-            batch = pending_events(engine, self._batch_size)
-            if not batch:
+            claimed = claim_pending(engine, self._batch_size, self._has_reaction)
+            if not claimed.size:
                 break
-            count_attempts(engine, [event.id for event in batch])
-            record_outcomes(engine, {event.id: self._react(engine, event) for event in batch})
-            done += len(batch)
+            record_outcomes(
+                engine, {event.id: self._react(engine, event) for event in claimed.to_react}
+            )
+            done += claimed.size
         return done
+
+    def _has_reaction(self, event: ServerEvent) -> bool:
+        return any(pattern_matches(pattern, event.name) for pattern, _ in self._reactions)
 
     def _react(self, engine: Engine, event: ServerEvent) -> str | None:
         """None when every matching reaction succeeded, else the error text."""

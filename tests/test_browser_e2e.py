@@ -1,0 +1,222 @@
+"""The event mesh in a real browser: `streamlit run app.py` on the demo account, driven through
+Debian's Chromium by Playwright. A failure leaves a screenshot and the page's HTML in
+`test-artifacts/` and prints their paths."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, sync_playwright
+
+from lib.accounts import demo_account, stripe_adapter_for
+from lib.config import PROJECT_ROOT
+from lib.providers.types import RequestOptions
+from lib.store import create_db_engine
+from lib.store.db import SQLITE_FILE_NAME
+from lib.webhooks.events_store import new_event, store_event
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+STARTUP_SECONDS = 60
+WAIT_MS = 30_000
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    """Debian's Chromium; skipped when missing, except under CI=true where that is a failure."""
+    if not CHROMIUM.is_file():
+        reason = f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason}; CI=true requires it")
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+@dataclass(frozen=True)
+class ServedApp:
+    url: str
+    database_url: str
+
+
+@pytest.fixture
+def served_app(chromium: Path, tmp_path: Path) -> Iterator[ServedApp]:
+    """The app served on a free loopback port from a fresh data dir, always on the demo account."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    data_dir = tmp_path / "app-data"
+    # Blank values win over any secrets.toml, so the app reads the demo account and SQLite.
+    env = {
+        **os.environ,
+        "APP_DATA_DIR": str(data_dir),
+        "STRIPE_SECRET_KEY": "",
+        "DATABASE_URL": "",
+        "EVENTS_POLL_ENABLED": "false",
+    }
+    log = tmp_path / "streamlit.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until_healthy(url, process, log)
+        yield ServedApp(url, f"sqlite:///{data_dir / SQLITE_FILE_NAME}")
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{url}/_stcore/health", timeout=1).text == "ok":
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"the app did not start:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+@pytest.fixture
+def page(chromium: Path) -> Iterator[Page]:
+    """A page in Debian's Chromium that waits up to WAIT_MS for what a step looks for."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(WAIT_MS)
+            yield page
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def saved_on_failure(page: Page, name: str) -> Iterator[None]:
+    """On any failure inside, save the page's screenshot and HTML to test-artifacts/."""
+    try:
+        yield
+    except BaseException:
+        ARTIFACTS.mkdir(exist_ok=True)
+        stem = ARTIFACTS / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        try:
+            page.screenshot(path=f"{stem}.png", full_page=True)
+            Path(f"{stem}.html").write_text(page.content(), encoding="utf-8")
+        except PlaywrightError as error:
+            print(f"browser test failed; could not save the page: {error}")
+        else:
+            print(f"browser test failed; screenshot: {stem}.png, page HTML: {stem}.html")
+        raise
+
+
+def demo_get(path: str, params: dict[str, Any] | None = None) -> Any:
+    """What the demo account answers, read in-process through the production adapter."""
+    account = demo_account()
+    response = stripe_adapter_for(account).request(
+        account.credentials, RequestOptions(path, params=params or {})
+    )
+    assert response.success
+    return response.data
+
+
+def store_webhook_event(database_url: str, event: dict[str, Any]) -> None:
+    """Store `event` in the served app's database, as its webhook endpoint would."""
+    engine = create_db_engine(database_url)
+    try:
+        store_event(engine, new_event(event, json.dumps(event), "webhook"))
+    finally:
+        engine.dispose()
+
+
+def test_a_selected_payment_reaches_the_customer_widget_and_the_event_debugger(
+    served_app: ServedApp, page: Page, request: pytest.FixtureRequest
+) -> None:
+    with saved_on_failure(page, request.node.name):
+        page.goto(served_app.url)
+        view = page.locator(".st-key-widget-stripe-payments-rows-0")
+        view.wait_for()
+        row = view.locator("xpath=ancestor::div[@data-testid='stHorizontalBlock'][1]").inner_text()
+        found = re.search(r"cus_[A-Za-z0-9]+", row)
+        assert found, f"no customer id in the first Recent Payments row: {row!r}"
+        customer = demo_get(f"/customers/{found.group()}")
+        # The first row is the newest succeeded charge overall, so also its customer's newest.
+        charges = demo_get("/charges", {"customer": customer["id"], "limit": 100})["data"]
+        payment = max(
+            (charge for charge in charges if charge["status"] == "succeeded"),
+            key=lambda charge: charge["created"],
+        )
+
+        view.get_by_role("button", name="View").click()
+
+        card = page.locator(".st-key-widget-card-customer")
+        card.get_by_text(f"Filtered by customer {customer['id']}").wait_for()
+        card.get_by_text(customer["name"]).wait_for()
+        card.get_by_text(customer["email"]).wait_for()
+
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Event Debugger").click()
+
+        event = page.get_by_test_id("stExpander").filter(has_text="stripe.payment.selected")
+        event.get_by_text("reached 2 subscribers").wait_for()
+        event.get_by_text("stripe.payment.selected").click()
+        event.get_by_text(payment["id"]).wait_for()
+
+        # A server event arriving now shows up without anyone touching the page.
+        store_webhook_event(
+            served_app.database_url,
+            {
+                "id": "evt_browser_live",
+                "type": "charge.succeeded",
+                "created": int(time.time()),
+                "data": {"object": {"id": "ch_browser_live", "amount": 1500, "currency": "eur"}},
+            },
+        )
+        arrived = page.get_by_test_id("stExpander").filter(has_text="stripe.payment.received")
+        arrived.get_by_text("server · webhook").wait_for()

@@ -1,0 +1,285 @@
+"""The Charges page under AppTest, over a mirror filled with known charges: filters change the
+rows and the per-currency summary, the URL carries the filters (and a link reproduces them),
+selecting a row publishes the event and opens the detail, and the CSV export has the rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.testing.v1 import AppTest
+
+from lib.config import PROJECT_ROOT
+from lib.store import get_engine
+from lib.sync import SYNC_ORDER, write_objects
+from lib.sync.state import record_page
+
+PAGE = str(PROJECT_ROOT / "pages" / "charges.py")
+ACCOUNT = "demo"  # no key is configured in tests, so the page reads the demo account
+
+
+def charge(
+    charge_id: str,
+    amount: int,
+    currency: str,
+    hours_ago: float,
+    *,
+    status: str = "succeeded",
+    refunded: int = 0,
+    email: str = "ana@example.com",
+) -> dict[str, Any]:
+    created = int((datetime.now(UTC) - timedelta(hours=hours_ago)).timestamp())
+    return {
+        "id": charge_id,
+        "object": "charge",
+        "amount": amount,
+        "amount_refunded": refunded,
+        "currency": currency,
+        "created": created,
+        "status": status,
+        "customer": None,
+        "description": f"Order {charge_id}",
+        "refunded": refunded == amount,
+        "disputed": False,
+        "livemode": False,
+        "failure_code": "card_declined" if status == "failed" else None,
+        "failure_message": None,
+        "receipt_url": f"https://pay.stripe.com/receipts/{charge_id}",
+        "billing_details": {"email": email, "name": None},
+        "payment_method_details": {"type": "card", "card": {"brand": "visa", "last4": "4242"}},
+    }
+
+
+CHARGES = [
+    charge("ch_usd_ok", 1999, "usd", 1, email="ana@example.com"),
+    charge("ch_usd_refunded", 5000, "usd", 2, refunded=1250, email="ben@example.org"),
+    charge("ch_usd_failed", 2500, "usd", 3, status="failed"),
+    charge("ch_jpy_ok", 1500, "jpy", 4, email="kenji@example.jp"),
+    charge("ch_kwd_ok", 1500, "kwd", 5, email="fatima@example.com"),
+    charge("ch_kwd_big", 12345, "kwd", 6),
+    charge("ch_eur_old", 4200, "eur", 24 * 45),
+    *(charge(f"ch_bulk_{n:03d}", 100 + n, "usd", 24 + n) for n in range(55)),
+]
+
+
+@pytest.fixture
+def mirror() -> None:
+    """The demo account's mirror holds CHARGES and counts as synced (no sync starts)."""
+    engine = get_engine()
+    with engine.begin() as connection:
+        write_objects(connection, ACCOUNT, "charges", CHARGES, int(datetime.now(UTC).timestamp()))
+        for resource in SYNC_ORDER:
+            record_page(
+                connection, ACCOUNT, resource, cursor=None, newest_created=None, finished=True
+            )
+
+
+def page() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=30)
+
+
+def summary(at: AppTest) -> dict[str, tuple[str, ...]]:
+    frame = at.dataframe[0].value
+    return {
+        row["Currency"]: (row["Charges"], row["Gross (succeeded)"], row["Refunded"], row["Net"])
+        for _, row in frame.iterrows()
+    }
+
+
+def table_ids(at: AppTest) -> list[str]:
+    return list(at.dataframe[1].value["id"])
+
+
+def test_the_default_view_shows_the_last_30_days_newest_first(mirror: None) -> None:
+    at = page().run()
+
+    assert not at.exception
+    assert summary(at) == {
+        "JPY": ("1", "¥1,500", "¥0", "¥1,500"),
+        "KWD": ("2", "KWD\xa013.845", "KWD\xa00.000", "KWD\xa013.845"),
+        "USD": ("58", "$139.84", "$12.50", "$127.34"),
+    }
+    assert table_ids(at)[:3] == ["ch_usd_ok", "ch_usd_refunded", "ch_usd_failed"]
+    assert len(table_ids(at)) == 50
+    assert "Charges 1–50 of 61" in [caption.value for caption in at.caption]
+    assert dict(at.query_params) == {}
+
+
+def test_filters_change_the_rows_the_summary_and_the_url(mirror: None) -> None:
+    at = page().run()
+
+    at.multiselect(key="charges_currency").set_value(["kwd", "jpy"])
+    at.run()
+
+    assert sorted(table_ids(at)) == ["ch_jpy_ok", "ch_kwd_big", "ch_kwd_ok"]
+    assert set(summary(at)) == {"JPY", "KWD"}
+    assert at.query_params["currency"] == "kwd,jpy"
+
+    at.multiselect(key="charges_currency").set_value(["kwd"])
+    at.run()
+    at.text_input(key="charges_min").input("2")
+    at.run()
+
+    assert table_ids(at) == ["ch_kwd_big"]
+    assert summary(at) == {"KWD": ("1", "KWD\xa012.345", "KWD\xa00.000", "KWD\xa012.345")}
+    assert (at.query_params["currency"], at.query_params["min"]) == ("kwd", "2")
+
+    at.text_input(key="charges_min").input("")
+    at.selectbox(key="charges_range").select("all")
+    at.text_input(key="charges_q").input("ch_kwd_OK")
+    at.run()
+
+    assert table_ids(at) == ["ch_kwd_ok"]
+    assert dict(at.query_params) == {"range": "all", "currency": "kwd", "q": "ch_kwd_OK"}
+
+
+def test_a_shared_link_reproduces_the_view(mirror: None) -> None:
+    at = page()
+    at.query_params["range"] = "all"
+    at.query_params["status"] = "succeeded"
+    at.query_params["currency"] = "usd,eur"
+    at.query_params["sort"] = "amount"
+    at.run()
+
+    assert table_ids(at)[:2] == ["ch_usd_refunded", "ch_eur_old"]
+    assert set(summary(at)) == {"EUR", "USD"}
+    assert at.multiselect(key="charges_status").value == ["succeeded"]
+    assert at.selectbox(key="charges_sort").value == "amount"
+
+
+def test_paging_moves_through_the_rows_and_a_filter_change_starts_over(mirror: None) -> None:
+    at = page().run()
+
+    at.pagination[0].select(2)
+    at.run()
+
+    assert len(table_ids(at)) == 11
+    assert at.query_params["page"] == "2"
+    at.multiselect(key="charges_status").set_value(["succeeded"])
+    at.run()
+    assert "page" not in dict(at.query_params)
+    assert table_ids(at)[0] == "ch_usd_ok"
+
+
+def test_selecting_a_row_publishes_the_payment_and_opens_its_detail(mirror: None) -> None:
+    at = page().run()
+
+    at.session_state["charges_table"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.run()
+
+    bus = at.session_state["_event_bus"]
+    events = bus.log("stripe.payment.selected")
+    assert [entry.event.payload for entry in events] == [
+        {
+            "id": "ch_usd_refunded",
+            "amount": 5000,
+            "currency": "usd",
+            "customer": None,
+            "status": "succeeded",
+        }
+    ]
+    assert events[0].event.source == "charges-explorer"
+    markdown = " ".join(block.value for block in at.markdown).replace("\\", "")
+    assert "$50.00" in markdown and "$12.50" in markdown
+    buttons = at.get("link_button")
+    urls = [button.proto.url for button in buttons]
+    assert "https://dashboard.stripe.com/test/payments/ch_usd_refunded" in urls
+    assert "https://pay.stripe.com/receipts/ch_usd_refunded" in urls
+    # Another rerun with the same selection does not publish again.
+    at.run()
+    assert len(bus.log("stripe.payment.selected")) == 1
+
+
+def test_the_csv_export_holds_the_filtered_rows(
+    mirror: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exports: dict[str, Callable[[], Any]] = {}
+    original = MediaFileManager.add_deferred
+
+    def remember(self: MediaFileManager, data_callable: Any, *args: Any, **kwargs: Any) -> str:
+        exports[str(kwargs.get("file_name") or args[2])] = data_callable
+        return original(self, data_callable, *args, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", remember)
+    at = page()
+    at.query_params["currency"] = "kwd,jpy"
+    at.run()
+
+    csv_name = next(name for name in exports if name.endswith(".csv"))
+    rows = list(csv.DictReader(io.StringIO(exports[csv_name]().decode())))
+
+    assert [(r["id"], r["amount"], r["currency"]) for r in rows] == [
+        ("ch_jpy_ok", "1500", "JPY"),
+        ("ch_kwd_ok", "1.500", "KWD"),
+        ("ch_kwd_big", "12.345", "KWD"),
+    ]
+    assert all(r["created_utc"].endswith("Z") for r in rows)
+    assert any(name.endswith(".xlsx") for name in exports)
+    assert at.download_button[0].label == "Export 3 charges to CSV"
+
+
+def test_an_amount_the_view_cannot_apply_is_left_out_and_explained(mirror: None) -> None:
+    at = page()
+    at.query_params["min"] = "10"
+    at.run()
+
+    assert at.text_input(key="charges_min").disabled
+    assert len(table_ids(at)) == 50
+    assert "Choose exactly one currency to filter by amount." in [c.value for c in at.caption]
+
+    at = page()
+    at.query_params["currency"] = "jpy"
+    at.query_params["min"] = "1.5"
+    at.run()
+
+    assert table_ids(at) == ["ch_jpy_ok"]
+    assert [w.value for w in at.warning] == [
+        "Min amount ignored: JPY amounts have 0 decimal places."
+    ]
+
+
+def test_the_subscriptions_page_shows_mrr_churn_and_how_they_are_defined(mirror: None) -> None:
+    started = int((datetime.now(UTC) - timedelta(days=90)).timestamp())
+
+    def subscription(sub_id: str, status: str, amount: int, interval: str) -> dict[str, Any]:
+        price = {"unit_amount": amount, "recurring": {"interval": interval, "interval_count": 1}}
+        return {
+            "id": sub_id,
+            "object": "subscription",
+            "status": status,
+            "currency": "usd",
+            "created": started,
+            "start_date": started,
+            "trial_end": None,
+            "ended_at": None,
+            "items": {"object": "list", "data": [{"quantity": 1, "price": price}]},
+        }
+
+    with get_engine().begin() as connection:
+        write_objects(
+            connection,
+            ACCOUNT,
+            "subscriptions",
+            [
+                subscription("sub_month", "active", 2400, "month"),
+                subscription("sub_year", "past_due", 24000, "year"),
+                subscription("sub_trial", "trialing", 2400, "month"),
+            ],
+            int(datetime.now(UTC).timestamp()),
+        )
+
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "subscriptions.py"), default_timeout=30)
+    at.run()
+
+    assert not at.exception
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["Active subscriptions"] == "2"
+    assert metrics["Trialing"] == "1"
+    mrr = at.dataframe[0].value.iloc[0]
+    assert (mrr["Currency"], mrr["MRR"]) == ("USD", "$44.00")  # 24.00 + 240.00 / 12
+    assert "Subscriber churn" in at.expander[0].markdown[0].value
