@@ -1,12 +1,13 @@
 """Load test: N signed Stripe events with concurrency C against the app's webhook endpoint.
 
-Starts `streamlit run app.py` on a free loopback port with a fresh SQLite data dir (or targets
-a running app with --url and --database-url), posts N distinct, Stripe-shaped events (the
-demo account's charges, new ids), and reports accepted/s, p50/p99 latency, and whether the
-stored rows are exactly the distinct events sent (nothing lost, nothing doubled). It then
-waits for the worker and reports how long processing took to catch up.
+Starts `streamlit run app.py` on a free loopback port (on a fresh SQLite file, or on
+--database-url), or targets a running app with --url and --database-url. Posts N distinct,
+Stripe-shaped events (the demo account's charges, new ids) and reports accepted/s, p50/p99
+latency, and whether the stored rows are exactly the distinct events sent (nothing lost,
+nothing doubled); then waits for the worker and reports how long processing took to catch up.
 
     python bench/bench_webhooks.py -n 2000 -c 20
+    python bench/bench_webhooks.py --database-url postgresql+psycopg://postgres@127.0.0.1/test
     python bench/bench_webhooks.py --url http://127.0.0.1:8501 --secret whsec_... \
         --database-url sqlite:////path/to/dashboard.db
 """
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -113,12 +115,16 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def start_app(data_dir: Path, secret: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_app(
+    data_dir: Path, secret: str, database_url: str | None
+) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "APP_DATA_DIR": str(data_dir), "STRIPE_WEBHOOK_SECRET": secret}
     env.pop("DATABASE_URL", None)
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
     command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
     process = subprocess.Popen(
@@ -160,19 +166,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--events", type=int, default=2000)
     parser.add_argument("-c", "--concurrency", type=int, default=20)
-    parser.add_argument("--url", help="a running app; default: start one on SQLite")
+    parser.add_argument("--url", help="a running app; default: start one")
     parser.add_argument("--secret", default=BENCH_SECRET, help="its STRIPE_WEBHOOK_SECRET")
-    parser.add_argument("--database-url", help="its database, to check what was stored")
+    parser.add_argument(
+        "--database-url",
+        help="its database, to check what was stored (when starting one: the database it "
+        "uses; default a fresh SQLite file)",
+    )
     args = parser.parse_args()
 
     run = uuid.uuid4().hex[:8]
     bodies = signed_bodies(args.events, run)
     process = None
     database_url = args.database_url
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
     if args.url is None:
-        data_dir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
-        process, url = start_app(data_dir, args.secret)
-        database_url = f"sqlite:///{data_dir / 'dashboard.db'}"
+        process, url = start_app(data_dir, args.secret, database_url)
+        database_url = database_url or f"sqlite:///{data_dir / 'dashboard.db'}"
     else:
         url = args.url.rstrip("/")
     try:
@@ -211,6 +221,7 @@ def main() -> None:
         if process is not None:
             process.terminate()
             process.wait(10)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

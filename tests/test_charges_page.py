@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -146,7 +147,7 @@ def test_a_shared_link_reproduces_the_view(mirror: None) -> None:
     at.query_params["sort"] = "amount"
     at.run()
 
-    assert table_ids(at)[:2] == ["ch_usd_refunded", "ch_eur_old"]
+    assert table_ids(at)[:3] == ["ch_eur_old", "ch_usd_refunded", "ch_usd_ok"]
     assert set(summary(at)) == {"EUR", "USD"}
     assert at.multiselect(key="charges_status").value == ["succeeded"]
     assert at.selectbox(key="charges_sort").value == "amount"
@@ -283,3 +284,18 @@ def test_the_subscriptions_page_shows_mrr_churn_and_how_they_are_defined(mirror:
     mrr = at.dataframe[0].value.iloc[0]
     assert (mrr["Currency"], mrr["MRR"]) == ("USD", "$44.00")  # 24.00 + 240.00 / 12
     assert "Subscriber churn" in at.expander[0].markdown[0].value
+
+
+def test_the_charts_tab_plots_volume_per_currency_and_failures_by_code(mirror: None) -> None:
+    at = page().run()
+
+    at.session_state["charges_view"] = "Charts"
+    at.run()
+
+    assert not at.exception
+    charts = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    # One volume chart per currency with succeeded charges (own scale each), then failures.
+    titles = [chart.get("title") for chart in charts]
+    assert sorted(titles[:3]) == ["JPY", "KWD", "USD"] and titles[3] is None
+    assert charts[3]["encoding"]["y"]["field"] == "failure_code"
+    assert len(at.dataframe) == 1  # the summary only: the hidden table tab did not run

@@ -158,3 +158,45 @@ def test_a_stored_connection_that_starts_failing_asks_to_reconnect(
     assert not second.exception
     assert any("Reconnect Stripe" in text for text in shown_text(second))
     assert not any("Demo data" in text for text in shown_text(second))
+
+
+def test_a_stored_payment_event_makes_recent_payments_refetch_before_its_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lib.store import get_engine
+    from lib.webhooks.events_store import new_event, store_event
+
+    def charge(charge_id: str, amount: int) -> dict[str, object]:
+        return {
+            "id": charge_id,
+            "object": "charge",
+            "amount": amount,
+            "currency": "usd",
+            "customer": "cus_live",
+            "status": "succeeded",
+            "created": 1_780_000_000,
+            "description": charge_id,
+        }
+
+    listed = [charge("ch_first", 1000)]
+    with LoopbackServer() as stripe:
+        stripe.on("/v1/charges", lambda _request: Reply(json={"object": "list", "data": listed}))
+        monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_refetch000000000000000000")
+        monkeypatch.setenv("STRIPE_API_BASE", f"{stripe.url}/v1")
+        app = run_app()
+        assert any(text.startswith("**$10.00**") for text in shown_text(app))
+
+        listed[:] = [charge("ch_second", 2500)]
+        app.run()
+        assert not any(text.startswith("**$25.00**") for text in shown_text(app)), "cached"
+
+        event = {
+            "id": "evt_new",
+            "type": "charge.succeeded",
+            "created": 1_780_000_001,
+            "data": {"object": charge("ch_second", 2500)},
+        }
+        store_event(get_engine(), new_event(event, json.dumps(event), "webhook"))
+        app.run()
+
+    assert any(text.startswith("**$25.00**") for text in shown_text(app))

@@ -357,8 +357,9 @@ def test_pages_follow_the_chosen_sort_without_overlap(mirrored: Engine) -> None:
         mirrored, ACCOUNT, by_amount.with_changes(page=9), NOW, total=10, page_size=4
     )
 
-    assert list(first.rows["amount"]) == [875, 990, 1500, 1500]
-    assert list(third.rows["id"]) == ["ch_usd_2", "ch_kwd_2"]
+    # By currency, then amount: eur 4200 | jpy 990 1500 3200 | kwd 1500 12345 | usd 875 ...
+    assert list(first.rows["amount"]) == [4200, 990, 1500, 3200]
+    assert list(third.rows["id"]) == ["ch_usd_3", "ch_usd_2"]
     assert (first.pages, beyond.page) == (3, 3)
     newest = charges_page(mirrored, ACCOUNT, ALL, NOW, total=10, page_size=3)
     assert list(newest.rows["id"]) == ["ch_usd_1", "ch_kwd_1", "ch_jpy_1"]

@@ -17,12 +17,15 @@ from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from lib.events import EventBus, InvalidPatternError
 from lib.store import create_db_engine
 from lib.store.tables import webhook_events
 from lib.webhooks import (
     MAX_BODY_BYTES,
     WEBHOOK_PATH,
+    latest_server_event_id,
     list_server_events,
+    publish_server_event,
     rejection_counts,
     stripe_webhook_route,
 )
@@ -412,3 +415,34 @@ def test_without_a_configured_secret_every_delivery_is_refused_with_503(engine: 
 
 def test_only_post_is_served(receiver: Receiver) -> None:
     assert receiver.client.get(WEBHOOK_PATH).status_code == 405
+
+
+def test_the_feed_lets_sessions_follow_new_server_events_by_pattern(
+    receiver: Receiver, engine: Engine
+) -> None:
+    for event_id, event_type in [
+        ("evt_paid", "charge.succeeded"),
+        ("evt_sub", "customer.subscription.created"),
+        ("evt_declined", "charge.failed"),
+    ]:
+        body = stripe_event(event_id, event_type)
+        receiver.post(body, signed(body))
+    paid, subscribed, declined = sorted(event.id for event in list_server_events(engine))
+
+    assert latest_server_event_id(engine) == declined
+    assert latest_server_event_id(engine, "stripe.payment.*") == declined
+    assert latest_server_event_id(engine, "stripe.subscription.*") == subscribed
+    assert latest_server_event_id(engine, "stripe.invoice.*") is None
+    with pytest.raises(InvalidPatternError):
+        latest_server_event_id(engine, "stripe..payment")
+    newer = list_server_events(engine, after_id=paid)
+    assert [event.stripe_event_id for event in newer] == ["evt_declined", "evt_sub"]
+
+    bus = EventBus()
+    entry = publish_server_event(bus, newer[0])
+    assert (entry.event.name, entry.event.origin, entry.event.source) == (
+        "stripe.payment.failed",
+        "server",
+        "stripe-webhook",
+    )
+    assert entry.event.payload["stripe_event_id"] == "evt_declined"

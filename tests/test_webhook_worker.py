@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from lib.providers.types import ProviderCredentials
-from lib.store import ConnectionInfo, CredentialsStore, SecretBox
+from lib.store import ConnectionInfo, CredentialsStore, SecretBox, create_db_engine, migrate
 from lib.store.tables import webhook_events
 from lib.webhooks import (
     WEBHOOK_PATH,
@@ -219,3 +220,38 @@ def test_processing_counts_attempts(engine: Engine) -> None:
 
     [event] = list_server_events(engine)
     assert event.attempts == 1
+
+
+def test_events_stored_before_the_upgrade_are_kept_and_not_replayed(db_url: str) -> None:
+    engine = create_db_engine(db_url)
+    migrate(engine, target=2)
+    received = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with engine.begin() as connection:
+        version_2_events = sa.Table("webhook_events", sa.MetaData(), autoload_with=connection)
+        connection.execute(
+            version_2_events.insert().values(
+                provider="stripe",
+                event_id="evt_from_before",
+                event_type="account.application.deauthorized",
+                payload='{"account": "acct_1"}',
+                received_at=received,
+            )
+        )
+    migrate(engine)
+    reactions: list[str] = []
+    worker = WebhookWorker(
+        lambda: engine, reactions=[("*", lambda _e, event: reactions.append(event.name))]
+    )
+
+    assert worker.process_pending() == 0
+
+    [event] = list_server_events(engine)
+    assert (event.stripe_event_id, event.name, event.source, event.status) == (
+        "evt_from_before",
+        "stripe.account.deauthorized",
+        "webhook",
+        "processed",
+    )
+    assert event.received_at == received
+    assert reactions == []
+    engine.dispose()

@@ -115,3 +115,14 @@ def test_an_event_driven_widget_lists_matching_payloads_newest_first() -> None:
     bus.publish("stripe.payment.received", {"id": "ch_2"}, "webhook")
     bus.publish("stripe.invoice.failed", {"id": "in_3"}, "webhook")
     assert live.event_payloads() == [{"id": "in_3"}, {"id": "ch_1"}]
+
+
+def test_widgets_refetch_after_server_events_about_their_resource() -> None:
+    bus = EventBus()
+    assert widget("stripe-payments.json", bus, {}).server_refresh_patterns() == [
+        "stripe.payment.*"
+    ]
+    assert widget("revenue-today.json", bus, {}).server_refresh_patterns() == [
+        "stripe.payment.*",
+        "stripe.payment.received",
+    ]

@@ -18,9 +18,6 @@ from lib.finance.filters import ChargeFilters
 from lib.store.tables import mirror_charges, mirror_objects, mirror_refunds
 
 PAGE_SIZE = 50
-FEW_MATCHES = 5_000
-"""Up to this many matches, a page is found by sorting the matches rather than walking the
-date index (which costs a row lookup per charge skipped when matches are sparse)."""
 DAY_SECONDS = 86_400
 TABLE_COLUMNS = (
     "id",
@@ -141,17 +138,17 @@ def charge_conditions(
     return conditions
 
 
-def sort_order(filters: ChargeFilters, *, few_matches: bool = False) -> list[Any]:
+def sort_order(filters: ChargeFilters) -> list[Any]:
     """ORDER BY for the chosen sort, then the charge id, so pages never overlap.
 
-    With `few_matches` the date is sorted as an expression, so the database sorts the few
-    matching rows instead of walking the date index and looking up every row to find them.
+    Amounts are compared within a currency only: by amount means by currency (A to Z), then
+    amount, since 64.450 KWD and ¥63,000 cannot be ranked by their minor units.
     """
     direction = sa.desc if filters.descending else sa.asc
-    column = _SORT_COLUMNS[filters.sort]
-    if few_matches and filters.sort == "created":
-        column = column + 0
-    return [direction(column), direction(mirror_charges.c.id)]
+    order = [direction(_SORT_COLUMNS[filters.sort]), direction(mirror_charges.c.id)]
+    if filters.sort == "amount":
+        order.insert(0, mirror_charges.c.currency.asc())
+    return order
 
 
 def charges_page(
@@ -170,7 +167,7 @@ def charges_page(
     statement = (
         sa.select(*(mirror_charges.c[name] for name in TABLE_COLUMNS))
         .where(*charge_conditions(account_key, filters, now))
-        .order_by(*sort_order(filters, few_matches=total <= FEW_MATCHES))
+        .order_by(*sort_order(filters))
         .limit(page_size)
         .offset((page - 1) * page_size)
     )

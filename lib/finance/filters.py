@@ -37,7 +37,7 @@ REFUND_STATES: dict[RefundState, str] = {
 TRISTATES: dict[Tristate, str] = {"any": "Any", "yes": "Yes", "no": "No"}
 SORT_KEYS: dict[SortKey, str] = {
     "created": "Date",
-    "amount": "Amount",
+    "amount": "Amount (within each currency)",
     "customer": "Customer",
     "status": "Status",
 }

@@ -54,6 +54,8 @@ from lib.sync import (
     SYNC_ORDER,
     ResourceState,
     SyncJob,
+    SyncProgress,
+    SyncReport,
     apply_stored_events,
     read_states,
     sync_account,
@@ -110,7 +112,7 @@ _KEY_CURRENCY, _KEY_MIN, _KEY_MAX = f"{_K}currency", f"{_K}min", f"{_K}max"
 _KEY_CUSTOMER, _KEY_BRAND, _KEY_REFUNDED = f"{_K}customer", f"{_K}brand", f"{_K}refunded"
 _KEY_DISPUTED, _KEY_TEXT, _KEY_SORT = f"{_K}disputed", f"{_K}q", f"{_K}sort"
 _KEY_ORDER, _KEY_PAGE, _KEY_TABLE = f"{_K}order", f"{_K}page", f"{_K}table"
-_KEY_PUBLISHED = f"{_K}published"
+_KEY_PUBLISHED, _KEY_VIEW = f"{_K}published", f"{_K}view"
 _ORDERS = {"desc": "Descending", "asc": "Ascending"}
 
 
@@ -128,26 +130,36 @@ def render_charges_page() -> None:
     summaries = currency_summaries(engine, account.key, filters, now)
     total = sum(summary.count for summary in summaries)
     _render_summary(summaries, total)
-    table_tab, charts_tab = st.tabs(["Charges", "Charts"])
-    with table_tab:
-        page = _page_controls(filters, total)
-        filters = filters.with_changes(page=page)
-        _sync_url(filters)
-        result = charges_page(engine, account.key, filters, now, total=total)
-        if result.rows.empty:
-            st.info(CHARGES_DISPLAY.layout.empty_state)
-        else:
-            selected = render_table(
-                _table_frame(result.rows),
-                CHARGES_DISPLAY,
-                pd.Series(False, index=result.rows.index),
-                _KEY_TABLE,
-            )
-            if selected is not None:
-                _render_detail(engine, account, result.rows.iloc[selected])
-        _render_exports(engine, account.key, filters, now, total)
-    with charts_tab:
-        _render_charts(engine, account.key, filters, now)
+    # Rerun on switch so only the open tab runs its queries: charts cost nothing while hidden.
+    table_tab, charts_tab = st.tabs(["Charges", "Charts"], key=_KEY_VIEW, on_change="rerun")
+    if charts_tab.open:
+        _sync_url(filters.with_changes(page=_linked_page(filters)))
+        with charts_tab:
+            _render_charts(engine, account.key, filters, now)
+    else:
+        with table_tab:
+            _render_charges_tab(engine, account, filters, now, total)
+
+
+def _render_charges_tab(
+    engine: Engine, account: StripeAccount, filters: ChargeFilters, now: datetime, total: int
+) -> None:
+    page = _page_controls(filters, total)
+    filters = filters.with_changes(page=page)
+    _sync_url(filters)
+    result = charges_page(engine, account.key, filters, now, total=total)
+    if result.rows.empty:
+        st.info(CHARGES_DISPLAY.layout.empty_state)
+    else:
+        selected = render_table(
+            _table_frame(result.rows),
+            CHARGES_DISPLAY,
+            pd.Series(False, index=result.rows.index),
+            _KEY_TABLE,
+        )
+        if selected is not None:
+            _render_detail(engine, account, result.rows.iloc[selected])
+    _render_exports(engine, account.key, filters, now, total)
 
 
 def render_subscriptions_page() -> None:
@@ -200,23 +212,8 @@ def render_subscriptions_page() -> None:
     st.subheader("MRR, last 12 months")
     trend = mrr_trend(subscriptions, now, history_complete=history_complete)
     if trend.rows:
-        frame = pd.DataFrame(trend.rows, columns=["month", "currency", "mrr"])
-        frame["MRR"] = _plot_values(frame["mrr"], frame["currency"])
-        frame["text"] = format_money_series(frame["mrr"], frame["currency"])
-        frame["currency"] = frame["currency"].str.upper()
-        chart = (
-            alt.Chart(frame)
-            .mark_line(point=True)
-            .encode(
-                x=alt.X("month:O", title="Month (end of month; this month: now)"),
-                y=alt.Y("MRR:Q", title="MRR"),
-                tooltip=["month", "currency", alt.Tooltip("text", title="MRR")],
-            )
-            .properties(height=180)
-            .facet(row=alt.Row("currency:N", title=None))
-            .resolve_scale(y="independent")
-        )
-        st.altair_chart(chart, width="stretch")
+        frame = pd.DataFrame(trend.rows, columns=["month", "currency", "minor"])
+        _per_currency_charts(frame, "month:O", "Month (end of month; this month: now)", "line")
     for note in trend.notes:
         st.caption(note)
 
@@ -261,7 +258,9 @@ def _start_sync(engine: Engine, account: StripeAccount) -> SyncJob:
     adapter = stripe_adapter_for(account)
     key, credentials = account.key, account.credentials
 
-    def run(should_cancel: Callable[[], bool], on_progress: Callable[[Any], None]) -> Any:
+    def run(
+        should_cancel: Callable[[], bool], on_progress: Callable[[SyncProgress], None]
+    ) -> SyncReport:
         return sync_account(
             engine, key, adapter, credentials, should_cancel=should_cancel, on_progress=on_progress
         )
@@ -427,15 +426,19 @@ def _amount_bounds(
 
 def _page_controls(filters: ChargeFilters, total: int) -> int:
     pages = max(1, -(-total // PAGE_SIZE))
-    linked = from_query_params(st.query_params.to_dict()).filters
-    # One pager per filter state: any change of filter, sort or order starts at page 1, and the
-    # page in the URL applies while the filters are still the ones the URL describes.
-    default = linked.page if linked.with_changes(page=1) == filters.with_changes(page=1) else 1
+    default = _linked_page(filters)
+    # One pager per filter state, so any change of filter, sort or order starts at page 1.
     digest = hashlib.sha256(repr(filters.with_changes(page=1)).encode()).hexdigest()[:16]
     page = st.pagination(pages, default=min(default, pages), key=f"{_KEY_PAGE}-{digest}")
     first = (page - 1) * PAGE_SIZE + 1 if total else 0
     st.caption(f"Charges {first:,}–{min(page * PAGE_SIZE, total):,} of {total:,}")
     return page
+
+
+def _linked_page(filters: ChargeFilters) -> int:
+    """The page in the URL while the URL still describes these filters, else 1."""
+    linked = from_query_params(st.query_params.to_dict()).filters
+    return linked.page if linked.with_changes(page=1) == filters.with_changes(page=1) else 1
 
 
 def _sync_url(filters: ChargeFilters) -> None:
@@ -616,26 +619,7 @@ def _render_charts(engine: Engine, account_key: str, filters: ChargeFilters, now
     if volume.empty:
         st.info("No succeeded charges in this view.")
     else:
-        volume["gross_major"] = _plot_values(volume["gross"], volume["currency"])
-        volume["text"] = format_money_series(volume["gross"], volume["currency"])
-        volume["currency"] = volume["currency"].str.upper()
-        chart = (
-            alt.Chart(volume)
-            .mark_bar()
-            .encode(
-                x=alt.X("day:T", title="Day"),
-                y=alt.Y("gross_major:Q", title="Gross"),
-                tooltip=[
-                    alt.Tooltip("day:T", title="Day"),
-                    "currency",
-                    alt.Tooltip("text", title="Gross"),
-                ],
-            )
-            .properties(height=160)
-            .facet(row=alt.Row("currency:N", title=None))
-            .resolve_scale(y="independent")
-        )
-        st.altair_chart(chart, width="stretch")
+        _per_currency_charts(volume.rename(columns={"gross": "minor"}), "day:T", "Day", "bar")
     st.markdown("**Failed charges by failure code**")
     failures = failures_by_code(engine, account_key, filters, now)
     if failures.empty:
@@ -653,11 +637,29 @@ def _render_charts(engine: Engine, account_key: str, filters: ChargeFilters, now
         st.altair_chart(chart, width="stretch")
 
 
-def _plot_values(amounts: pd.Series, currencies: pd.Series) -> list[float]:
-    # Chart heights only: the exact amount is in each point's tooltip text.
-    return [
-        float(to_major(int(amount), code)) for amount, code in zip(amounts, currencies, strict=True)
-    ]
+def _per_currency_charts(frame: pd.DataFrame, x: str, x_title: str, mark: str) -> None:
+    """One chart per currency (its own scale: ¥ and KWD never share an axis), two per row.
+
+    `frame` has the x column, `currency` and `minor` (amounts in minor units).
+    """
+    frame = frame.assign(
+        text=format_money_series(frame["minor"], frame["currency"]),
+        # Chart heights only: the exact amount is each point's tooltip text.
+        major=[
+            float(to_major(int(amount), code))
+            for amount, code in zip(frame["minor"], frame["currency"], strict=True)
+        ],
+    )
+    columns = st.columns(2)
+    for index, code in enumerate(sorted(frame["currency"].unique())):
+        chart = alt.Chart(frame[frame["currency"] == code], title=code.upper())
+        chart = chart.mark_bar() if mark == "bar" else chart.mark_line(point=True)
+        chart = chart.encode(
+            x=alt.X(x, title=x_title),
+            y=alt.Y("major:Q", title=None),
+            tooltip=[alt.Tooltip(x, title=x_title), alt.Tooltip("text:N", title=code.upper())],
+        ).properties(height=180)
+        columns[index % 2].altair_chart(chart, width="stretch")
 
 
 def _percent(value: float) -> str:

@@ -12,6 +12,7 @@ from lib.connections import record_api_failure
 from lib.events import EventBus
 from lib.providers.types import ApiError
 from lib.store import CredentialsStore, get_engine, load_secret_box
+from lib.webhooks.events_store import latest_server_event_id
 from lib.widgets.render import WidgetContext
 
 LOCAL_USER = "local"
@@ -61,6 +62,18 @@ def session_bus() -> EventBus:
     return bus
 
 
+def server_event_marker(patterns: list[str]) -> str:
+    """Changes when a stored server event matching one of `patterns` arrives ("" if unknown)."""
+    if not patterns:
+        return ""
+    try:
+        engine = get_engine()
+        return ",".join(str(latest_server_event_id(engine, pattern)) for pattern in patterns)
+    except Exception as error:  # the dashboard still works from its cache when storage is down
+        log.warning("server events unavailable: %s", type(error).__name__)
+        return ""
+
+
 def widget_context() -> WidgetContext:
     """Everything the dashboard's widgets share in this run: account, adapter, bus, timezone."""
     account = current_account()
@@ -72,6 +85,7 @@ def widget_context() -> WidgetContext:
             record_api_failure(store, user_id, "stripe", error)
 
     return WidgetContext(
+        refresh_marker=server_event_marker,
         account=account,
         adapter=stripe_adapter_for(account),
         bus=session_bus(),

@@ -1,9 +1,10 @@
 """Keeping mirrored objects current from stored Stripe events (webhooks or the Events poller).
 
 Events are read from `webhook_events` past the account's cursor and applied in event order
-(`created`, then arrival). An event changes only objects already in this account's mirror, and
-only when it is at least as new as the stored state: objects that are new to the mirror come
-from the next incremental sync, which also tells which account they belong to.
+(`created`, then arrival). An event changes only objects already in this account's mirror (a
+new refund joins when its charge is there), and only when it is at least as new as the stored
+state: other new objects come from the next incremental sync, which also tells which account
+they belong to.
 """
 
 from __future__ import annotations

@@ -33,6 +33,9 @@ ENDPOINTS: dict[Resource, str] = {
 _LIST_PARAMS: dict[Resource, dict[str, Any]] = {"subscriptions": {"status": "all"}}
 
 SyncOutcome = Literal["complete", "cancelled", "failed"]
+STATISTICS_AFTER_OBJECTS = 1_000
+"""A sync that stored this many objects refreshes the database's planner statistics (about
+2 ms per 1,000 mirrored rows); smaller changes leave the spread of values as it was."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def sync_account(
         run = _ResourceRun(engine, account_key, adapter, credentials, resource, page_size, clock)
         outcome, error = run.execute(counters, cancelled, lambda r=resource: progress(r))
         if outcome != "complete":
-            if counters.objects:
+            if counters.objects >= STATISTICS_AFTER_OBJECTS:
                 refresh_planner_statistics(engine)
             if outcome == "cancelled":
                 return report("cancelled")
@@ -126,7 +129,7 @@ def sync_account(
                 events=apply_stored_events(engine, account_key),
             )
     events = apply_stored_events(engine, account_key)
-    if counters.objects:
+    if counters.objects >= STATISTICS_AFTER_OBJECTS:
         refresh_planner_statistics(engine)
     return report("complete", events=events)
 

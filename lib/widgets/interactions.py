@@ -48,6 +48,16 @@ def lookup(payload: dict[str, Any], dotted: str) -> Any:
     return value
 
 
+# Which stored server events change what a data source returns (mesh names, lib/webhooks/mapping).
+SERVER_EVENT_PATTERNS = {
+    "/charges": "stripe.payment.*",
+    "/refunds": "stripe.payment.*",
+    "/subscriptions": "stripe.subscription.*",
+    "/invoices": "stripe.invoice.*",
+    "/customers": "stripe.event.customer.*",
+}
+
+
 class WidgetInteractions:
     """What one widget does on the bus during a page run."""
 
@@ -124,6 +134,16 @@ class WidgetInteractions:
             ):
                 params[spec.filter_by.query_param] = active.value
         return params
+
+    def server_refresh_patterns(self) -> list[str]:
+        """Server events after which the widget refetches: its data source's resource events
+        (Recent Payments on `stripe.payment.*`) and its `refresh` subscriptions."""
+        patterns = [s.pattern for s in self.definition.subscriptions if s.action == "refresh"]
+        endpoint = self.definition.data_source.endpoint or ""
+        resource = "/" + endpoint.strip("/").split("/")[0]
+        if resource in SERVER_EVENT_PATTERNS:
+            patterns.insert(0, SERVER_EVENT_PATTERNS[resource])
+        return patterns
 
     def refresh_count(self) -> int:
         return self.state.refreshes

@@ -27,6 +27,7 @@ from lib.widgets.transform import apply_transform
 
 CREDENTIALS_PAGE = "pages/credentials.py"
 DEFAULT_CACHE_SECONDS = 60
+SERVER_EVENT_CHECK_MS = 3000
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ def render_dashboard(widgets_dir: Path, context: WidgetContext, columns: int = 2
     if not loaded:
         st.info(f"No widget definitions found in `{widgets_dir}`.")
         return
+    loaded.sort(key=lambda item: item.definition.position if item.definition else 0)
     grid = st.columns(columns)
     for index, item in enumerate(loaded):
         with grid[index % columns]:
@@ -62,7 +64,10 @@ def render_widget(item: LoadedWidget, context: WidgetContext) -> None:
             return
         definition = item.definition
         interval = definition.data_source.refresh_interval
-        run_every = timedelta(milliseconds=interval) if interval else None
+        # Rerun often enough to notice a stored server event; data stays cached per interval.
+        run_every = (
+            timedelta(milliseconds=min(interval, SERVER_EVENT_CHECK_MS)) if interval else None
+        )
 
         @st.fragment(run_every=run_every)
         def widget_fragment() -> None:
@@ -167,7 +172,7 @@ def widget_response(
     extra = interactions.query_params()
     marker = ""
     if context.refresh_marker is not None:
-        marker = context.refresh_marker([s.pattern for s in definition.subscriptions])
+        marker = context.refresh_marker(interactions.server_refresh_patterns())
     request_key = json.dumps(
         {
             "source": source.model_dump(mode="json", by_alias=True),

@@ -193,7 +193,12 @@ def render_stat(frame: pd.DataFrame, display: DisplaySpec) -> None:
     figures = compute_stat(frame, display)
     if not figures:
         return
-    columns = st.columns(min(len(figures), 4))
-    for index, figure in enumerate(figures):
-        label = figure.label if figure.group is None else f"{figure.label} · {figure.group.upper()}"
-        columns[index % len(columns)].metric(label, figure.text)
+    grouped = figures[0].group is not None
+    if grouped:
+        st.caption(figures[0].label)
+    per_row = 2 if any(len(figure.text) > 9 for figure in figures) else 3
+    for start in range(0, len(figures), per_row):
+        columns = st.columns(per_row)
+        for column, figure in zip(columns, figures[start : start + per_row], strict=False):
+            label = (figure.group or "—").upper() if grouped else figure.label
+            column.metric(label, figure.text)

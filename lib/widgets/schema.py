@@ -458,6 +458,8 @@ class WidgetDefinition(WidgetSpecModel):
     display: DisplaySpec
     events: EventsSpec | None = None
     subscriptions: list[SubscriptionSpec] = Field(default_factory=list)
+    position: int = 100
+    """Place on the dashboard: lower comes first; equal positions keep file-name order."""
 
     @model_validator(mode="after")
     def _consistent(self) -> WidgetDefinition:
