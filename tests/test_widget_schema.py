@@ -96,7 +96,7 @@ CASES: list[tuple[str, Any, str]] = [
         "unknown top-level key",
         lambda d: d.update(refresh=5),
         "refresh: unknown key 'refresh'; allowed: type, version, name, description, provider, "
-        "dataSource, transform, display, events, subscriptions",
+        "dataSource, transform, display, events, subscriptions, position",
     ),
     (
         "unknown operator",
