@@ -119,9 +119,7 @@ def test_an_event_driven_widget_lists_matching_payloads_newest_first() -> None:
 
 def test_widgets_refetch_after_server_events_about_their_resource() -> None:
     bus = EventBus()
-    assert widget("stripe-payments.json", bus, {}).server_refresh_patterns() == [
-        "stripe.payment.*"
-    ]
+    assert widget("stripe-payments.json", bus, {}).server_refresh_patterns() == ["stripe.payment.*"]
     assert widget("revenue-today.json", bus, {}).server_refresh_patterns() == [
         "stripe.payment.*",
         "stripe.payment.received",
