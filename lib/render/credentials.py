@@ -29,12 +29,14 @@ from lib.oauth.stripe_connect import (
 )
 from lib.providers import PROVIDERS, ProviderName, StripeAdapter, credentials_help, provider_label
 from lib.render import cookies
-from lib.render.session import credentials_store, current_user_id
+from lib.render.session import credentials_store, current_user_id, encryption_key_origin
 from lib.store import (
     ConnectionInfo,
     ConnectionSummary,
     CredentialsStore,
+    KeyOrigin,
     OAuthStateStore,
+    encryption_key_path,
     get_engine,
 )
 
@@ -59,12 +61,26 @@ def render_credentials_page() -> None:
         )
         return
     settings = get_settings()
+    _render_key_notice(settings)
     user_id = current_user_id()
     _finish_stripe_connect(store, user_id, settings)
     summaries = {summary.provider: summary for summary in store.list_connections(user_id)}
     for provider in PAGE_ORDER:
         with st.container(border=True):
             _render_provider(provider, summaries.get(provider), store, user_id, settings)
+
+
+def _render_key_notice(settings: Settings) -> None:
+    """Say where the encryption key lives when the app generated it (a file to back up)."""
+    origin = encryption_key_origin()
+    if origin in (KeyOrigin.GENERATED, KeyOrigin.FILE):
+        when = "was generated on this run" if origin == KeyOrigin.GENERATED else "was generated"
+        st.info(
+            f"No APP_ENCRYPTION_KEY is set, so a key {when} at "
+            f"`{encryption_key_path(settings)}`. Keep it (or set APP_ENCRYPTION_KEY to your own "
+            "Fernet key): without it, stored connections cannot be read.",
+            icon=":material/lock:",
+        )
 
 
 def _finish_stripe_connect(store: CredentialsStore, user_id: str, settings: Settings) -> None:

@@ -11,7 +11,13 @@ from lib.config import Settings, get_settings
 from lib.connections import record_api_failure
 from lib.events import EventBus
 from lib.providers.types import ApiError
-from lib.store import CredentialsStore, get_engine, load_secret_box
+from lib.store import (
+    CredentialsStore,
+    KeyOrigin,
+    encryption_key_path,
+    get_engine,
+    load_secret_box,
+)
 from lib.webhooks.events_store import latest_server_event_id
 from lib.widgets.render import WidgetContext
 
@@ -30,14 +36,17 @@ def current_user_id() -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def _credentials_store(database_url: str | None, data_dir: str) -> CredentialsStore:
+def _credentials_store(
+    database_url: str | None, data_dir: str
+) -> tuple[CredentialsStore, KeyOrigin]:
     settings = get_settings()
-    box, _origin = load_secret_box(settings)
-    return CredentialsStore(get_engine(), box)
+    box, origin = load_secret_box(settings)
+    if origin == KeyOrigin.GENERATED:
+        log.warning("generated a new encryption key at %s", encryption_key_path(settings))
+    return CredentialsStore(get_engine(), box), origin
 
 
-def credentials_store() -> CredentialsStore | None:
-    """The process-wide credentials store, or None when storage is unavailable (logged)."""
+def _store_and_key_origin() -> tuple[CredentialsStore, KeyOrigin] | None:
     settings = get_settings()
     url = settings.database_url.get_secret_value() if settings.database_url else None
     try:
@@ -45,6 +54,18 @@ def credentials_store() -> CredentialsStore | None:
     except Exception as error:  # storage down must not take the dashboard down with it
         log.warning("credentials store unavailable: %s", type(error).__name__)
         return None
+
+
+def credentials_store() -> CredentialsStore | None:
+    """The process-wide credentials store, or None when storage is unavailable (logged)."""
+    found = _store_and_key_origin()
+    return found[0] if found else None
+
+
+def encryption_key_origin() -> KeyOrigin | None:
+    """Where this process's encryption key came from (None when storage is unavailable)."""
+    found = _store_and_key_origin()
+    return found[1] if found else None
 
 
 def current_account(settings: Settings | None = None) -> StripeAccount:
