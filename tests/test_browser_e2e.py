@@ -8,26 +8,22 @@ import contextlib
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 
-from lib.accounts import demo_account, stripe_adapter_for
 from lib.config import PROJECT_ROOT
-from lib.providers.types import RequestOptions
 from lib.store import create_db_engine
 from lib.store.db import SQLITE_FILE_NAME
 from lib.webhooks.events_store import new_event, store_event
+from tests.app_process import AppProcess
+from tests.test_event_mesh_app import demo_get
 
 pytestmark = pytest.mark.browser
 
@@ -42,14 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-STARTUP_SECONDS = 60
 WAIT_MS = 30_000
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -72,58 +61,19 @@ class ServedApp:
 @pytest.fixture
 def served_app(chromium: Path, tmp_path: Path) -> Iterator[ServedApp]:
     """The app served on a free loopback port from a fresh data dir, always on the demo account."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     data_dir = tmp_path / "app-data"
     # Blank values win over any secrets.toml, so the app reads the demo account and SQLite.
     env = {
-        **os.environ,
         "APP_DATA_DIR": str(data_dir),
         "STRIPE_SECRET_KEY": "",
         "DATABASE_URL": "",
         "EVENTS_POLL_ENABLED": "false",
     }
-    log = tmp_path / "streamlit.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-            ],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    app = AppProcess(env, tmp_path)
     try:
-        wait_until_healthy(url, process, log)
-        yield ServedApp(url, f"sqlite:///{data_dir / SQLITE_FILE_NAME}")
+        yield ServedApp(app.url, f"sqlite:///{data_dir / SQLITE_FILE_NAME}")
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-
-
-def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline and process.poll() is None:
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{url}/_stcore/health", timeout=1).text == "ok":
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"the app did not start:\n{log.read_text(errors='replace')[-3000:]}")
+        app.stop()
 
 
 @pytest.fixture
@@ -155,16 +105,6 @@ def saved_on_failure(page: Page, name: str) -> Iterator[None]:
         else:
             print(f"browser test failed; screenshot: {stem}.png, page HTML: {stem}.html")
         raise
-
-
-def demo_get(path: str, params: dict[str, Any] | None = None) -> Any:
-    """What the demo account answers, read in-process through the production adapter."""
-    account = demo_account()
-    response = stripe_adapter_for(account).request(
-        account.credentials, RequestOptions(path, params=params or {})
-    )
-    assert response.success
-    return response.data
 
 
 def store_webhook_event(database_url: str, event: dict[str, Any]) -> None:

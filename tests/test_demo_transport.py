@@ -11,20 +11,11 @@ import pytest
 
 from lib.demo import DEMO_API_KEY, DemoAccount, DemoStripeTransport, build_demo_account
 from lib.demo.data import DAY, HOUR, MINUTE
+from tests.time_doubles import Clock
 
 ANCHOR = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 ANCHOR_TS = int(ANCHOR.timestamp())
 BASE_URL = "https://api.stripe.com/v1"
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(scope="module")

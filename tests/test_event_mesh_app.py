@@ -22,6 +22,7 @@ CUSTOMER_EMPTY_STATE = "Select a payment to see its customer"
 
 
 def demo_get(path: str, params: dict[str, Any] | None = None) -> Any:
+    """What the demo account answers, read in-process through the production adapter."""
     account = demo_account()
     response = stripe_adapter_for(account).request(
         account.credentials, RequestOptions(path, params=params or {})

@@ -25,17 +25,10 @@ from lib.webhooks import PeriodicPoller, PollResult, WebhookRuntime, load_cursor
 from lib.webhooks.events_store import new_event, store_event
 from tests.loopback_server import LoopbackServer, Reply, unused_url
 from tests.test_webhook_worker import wait_until
+from tests.time_doubles import Clock
 
 ANCHOR = 1_790_000_000
 DAY = 86_400
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from lib.providers.http import RetryPolicy, make_timeout, parse_retry_after, sen
 from lib.providers.masking import mask_secret, redact_secrets
 from lib.providers.types import ErrorAction, ErrorCode
 from tests.loopback_server import LoopbackServer, Reply, unused_url
+from tests.time_doubles import RecordingSleep
 
 POLICY = RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=20.0)
 
@@ -27,16 +28,6 @@ def server() -> Iterator[LoopbackServer]:
 def client() -> Iterator[httpx.Client]:
     with httpx.Client(timeout=make_timeout(5.0)) as http:
         yield http
-
-
-class RecordingSleep:
-    """Stands in for time.sleep: remembers every wait asked for, waits for none."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 def get(server: LoopbackServer, path: str = "/thing") -> httpx.Request:

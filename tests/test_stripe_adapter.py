@@ -17,19 +17,10 @@ from lib.providers.types import (
     RequestOptions,
 )
 from tests.loopback_server import LoopbackServer, Reply, unused_url
+from tests.time_doubles import RecordingSleep
 
 TEST_KEY = "sk_test_51HqLyjWDarjtT1zdp7dcXbUyQ4242"
 KEY = ProviderCredentials(pat=TEST_KEY)
-
-
-class RecordingSleep:
-    """Stands in for time.sleep: remembers every wait asked for, waits for none."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture

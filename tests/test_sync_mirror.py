@@ -28,6 +28,7 @@ from lib.store.tables import (
 from lib.sync import apply_stored_events, read_states, sync_account
 from lib.sync.mirror import SyncProgress
 from tests.loopback_server import LoopbackServer, RecordedRequest, Reply
+from tests.time_doubles import RecordingSleep
 
 T0 = 1_790_000_000
 """A fixed moment (Sep 2026); every object is created relative to it."""
@@ -145,14 +146,6 @@ class FakeStripe:
             )
         )
         return Reply(status=answer.status_code, body=answer.content, headers=answer.headers)
-
-
-class RecordingSleep:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture

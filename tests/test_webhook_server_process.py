@@ -3,12 +3,6 @@ loopback port: deliveries, concurrent duplicates, and a SIGKILL right after the 
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,94 +14,33 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from sqlalchemy.engine import Engine, make_url
 
-from lib.config import PROJECT_ROOT
 from lib.providers.types import ProviderCredentials
 from lib.store import ConnectionInfo, CredentialsStore, SecretBox, create_db_engine, migrate
 from lib.store.tables import user_credentials, webhook_events
 from lib.webhooks import WEBHOOK_PATH
+from tests.app_process import AppProcess
 from tests.test_webhook_receiver import SECRET, signed, stripe_event
 from tests.test_webhook_worker import wait_until
 
-STARTUP_SECONDS = 60
 
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class AppProcess:
-    """`streamlit run app.py` on a free loopback port, with its output in a log file."""
+class WebhookApp(AppProcess):
+    """The app with the tests' webhook secret, on SQLite in `data_dir` unless `database_url`."""
 
     def __init__(self, data_dir: Path, database_url: str | None = None) -> None:
-        self.port = free_port()
-        env = {**os.environ, "APP_DATA_DIR": str(data_dir), "STRIPE_WEBHOOK_SECRET": SECRET}
+        env = {"APP_DATA_DIR": str(data_dir), "STRIPE_WEBHOOK_SECRET": SECRET}
         if database_url is not None:
             env["DATABASE_URL"] = database_url
-        self.log = data_dir / f"streamlit-{self.port}.log"
-        with self.log.open("wb") as output:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "streamlit",
-                    "run",
-                    "app.py",
-                    "--server.headless",
-                    "true",
-                    "--server.address",
-                    "127.0.0.1",
-                    "--server.port",
-                    str(self.port),
-                ],
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        self._wait_until_healthy()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__(env, data_dir)
 
     def post(self, body: str, headers: dict[str, str]) -> httpx.Response:
         return httpx.post(self.url + WEBHOOK_PATH, content=body, headers=headers, timeout=10)
 
-    def kill(self) -> None:
-        """SIGKILL: no shutdown hook, no lifespan exit, nothing flushed."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def _wait_until_healthy(self) -> None:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                if httpx.get(self.url + "/_stcore/health", timeout=1).text == "ok":
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise AssertionError(f"the app did not start:\n{self.log.read_text()[-3000:]}")
-
 
 @pytest.fixture(scope="module")
-def running_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AppProcess, Engine]]:
+def running_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebhookApp, Engine]]:
     """One app on SQLite for the delivery tests, and an engine on its database."""
     data_dir = tmp_path_factory.mktemp("served-app")
-    app = AppProcess(data_dir)
+    app = WebhookApp(data_dir)
     engine = create_db_engine(f"sqlite:///{data_dir / 'dashboard.db'}")
     yield app, engine
     app.stop()
@@ -122,7 +55,7 @@ def rows(engine: Engine, event_id: str) -> list[sa.Row[object]]:
 
 
 def test_a_signed_event_over_http_is_stored_and_then_processed(
-    running_app: tuple[AppProcess, Engine],
+    running_app: tuple[WebhookApp, Engine],
 ) -> None:
     app, engine = running_app
     body = stripe_event("evt_http_good")
@@ -137,7 +70,7 @@ def test_a_signed_event_over_http_is_stored_and_then_processed(
 
 
 def test_refusals_over_http_are_400s_without_a_traceback(
-    running_app: tuple[AppProcess, Engine],
+    running_app: tuple[WebhookApp, Engine],
 ) -> None:
     app, engine = running_app
     body = stripe_event("evt_http_bad")
@@ -152,7 +85,7 @@ def test_refusals_over_http_are_400s_without_a_traceback(
 
 
 def test_twenty_concurrent_duplicates_over_http_store_one_row(
-    running_app: tuple[AppProcess, Engine],
+    running_app: tuple[WebhookApp, Engine],
 ) -> None:
     app, engine = running_app
     body = stripe_event("evt_http_race")
@@ -195,7 +128,7 @@ def test_an_event_acknowledged_just_before_a_kill_is_kept_and_processed_after_re
     )
     # On PostgreSQL, hold the reaction back so the kill certainly lands before processing.
     blocker = _lock_credentials(db_url) if postgres else None
-    app = AppProcess(tmp_path, db_url)
+    app = WebhookApp(tmp_path, db_url)
     try:
         response = app.post(body, signed(body))
         app.kill()
@@ -210,7 +143,7 @@ def test_an_event_acknowledged_just_before_a_kill_is_kept_and_processed_after_re
         blocker.rollback()
         blocker.close()
 
-    restarted = AppProcess(tmp_path, db_url)
+    restarted = WebhookApp(tmp_path, db_url)
     try:
         wait_until(lambda: rows(engine, "evt_before_kill")[0].status == "processed", timeout=15)
     finally:

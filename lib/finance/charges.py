@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from lib.finance.filters import ChargeFilters
 from lib.store.tables import mirror_charges, mirror_objects, mirror_refunds
@@ -290,16 +290,9 @@ def charge_detail(engine: Engine, account_key: str, charge_id: str) -> ChargeDet
     """The stored charge with its refunds (oldest first) and customer; None if not mirrored."""
     objects = mirror_objects.c
     with engine.connect() as connection:
-        raw = connection.execute(
-            sa.select(objects.raw).where(
-                objects.account_key == account_key,
-                objects.object_type == "charge",
-                objects.id == charge_id,
-            )
-        ).scalar_one_or_none()
-        if raw is None:
+        charge = _mirrored_object(connection, account_key, "charge", charge_id)
+        if charge is None:
             return None
-        charge = json.loads(raw)
         refund_rows = connection.execute(
             sa.select(objects.raw)
             .join(
@@ -322,15 +315,22 @@ def charge_detail(engine: Engine, account_key: str, charge_id: str) -> ChargeDet
         if isinstance(customer_id, dict):
             customer_id = customer_id.get("id")
         if isinstance(customer_id, str):
-            customer_raw = connection.execute(
-                sa.select(objects.raw).where(
-                    objects.account_key == account_key,
-                    objects.object_type == "customer",
-                    objects.id == customer_id,
-                )
-            ).scalar_one_or_none()
-            customer = None if customer_raw is None else json.loads(customer_raw)
+            customer = _mirrored_object(connection, account_key, "customer", customer_id)
     return ChargeDetail(charge, refunds, customer)
+
+
+def _mirrored_object(
+    connection: Connection, account_key: str, object_type: str, object_id: str
+) -> dict[str, Any] | None:
+    objects = mirror_objects.c
+    raw = connection.execute(
+        sa.select(objects.raw).where(
+            objects.account_key == account_key,
+            objects.object_type == object_type,
+            objects.id == object_id,
+        )
+    ).scalar_one_or_none()
+    return None if raw is None else json.loads(raw)
 
 
 def dashboard_url(charge_id: str, livemode: bool) -> str:

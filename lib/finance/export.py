@@ -17,38 +17,14 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from sqlalchemy.engine import Engine
 
-from lib.finance.charges import charge_conditions, sort_order
+from lib.finance.charges import TABLE_COLUMNS, charge_conditions, sort_order
 from lib.finance.filters import ChargeFilters
 from lib.money import api_exponent, to_major
 from lib.store.tables import mirror_charges
 
-EXPORT_COLUMNS = (
-    "id",
-    "created_utc",
-    "amount",
-    "amount_refunded",
-    "currency",
-    "status",
-    "customer_id",
-    "customer_email",
-    "customer_name",
-    "description",
-    "card_brand",
-    "card_last4",
-    "refunded",
-    "disputed",
-    "failure_code",
-    "failure_message",
-    "receipt_url",
-)
-_SOURCE_COLUMNS = (
-    "id",
-    "created",
-    "amount",
-    "amount_refunded",
-    "currency",
-    *EXPORT_COLUMNS[5:],
-)
+# The explorer's table columns but `livemode`; `created` is exported as a UTC time.
+_SOURCE_COLUMNS = tuple(name for name in TABLE_COLUMNS if name != "livemode")
+EXPORT_COLUMNS = tuple("created_utc" if name == "created" else name for name in _SOURCE_COLUMNS)
 _FETCH_BATCH = 2_000
 
 

@@ -107,6 +107,18 @@ def extract_provider_message(payload: Any) -> str | None:
     return found[:_MAX_PROVIDER_MESSAGE] if found else None
 
 
+def prefixed_token_problem(
+    token: str, prefixes: tuple[str, ...], label: str, expected_start: str
+) -> str | None:
+    """None when `token` starts with one of `prefixes` (and is more than it) and has no
+    whitespace; else what is wrong, in plain words (`expected_start` lists the prefixes)."""
+    if not token.startswith(prefixes) or token in prefixes:
+        return f"That does not look like a {label} token. It should start with {expected_start}."
+    if any(char.isspace() for char in token):
+        return f"The {label} token contains spaces or line breaks. Copy it again without them."
+    return None
+
+
 def form_pairs(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Flat form/query pairs: None omitted, booleans `true`/`false`, lists as repeated keys."""
     pairs: list[tuple[str, str]] = []

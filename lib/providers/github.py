@@ -6,7 +6,12 @@ from types import MappingProxyType
 
 import httpx
 
-from lib.providers.base import ProviderAdapter, extract_provider_message, json_or_none
+from lib.providers.base import (
+    ProviderAdapter,
+    extract_provider_message,
+    json_or_none,
+    prefixed_token_problem,
+)
 from lib.providers.http import parse_retry_after
 from lib.providers.types import (
     ApiError,
@@ -46,15 +51,9 @@ class GitHubAdapter(ProviderAdapter):
         return {"Authorization": f"Bearer {credentials.token()}"}
 
     def validate_credentials(self, credentials: ProviderCredentials) -> str | None:
-        token = credentials.token()
-        if not token.startswith(TOKEN_PREFIXES) or token in TOKEN_PREFIXES:
-            return (
-                "That does not look like a GitHub token. It should start with github_pat_, "
-                "ghp_, gho_, ghu_ or ghs_."
-            )
-        if any(char.isspace() for char in token):
-            return "The GitHub token contains spaces or line breaks. Copy it again without them."
-        return None
+        return prefixed_token_problem(
+            credentials.token(), TOKEN_PREFIXES, self.label, "github_pat_, ghp_, gho_, ghu_ or ghs_"
+        )
 
     def parse_rate_limit(self, headers: httpx.Headers) -> RateLimitInfo | None:
         """GitHub's `X-RateLimit-Limit/Remaining/Reset` (reset as a Unix time) and `Retry-After`."""

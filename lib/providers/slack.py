@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from lib.providers.base import ProviderAdapter
+from lib.providers.base import ProviderAdapter, prefixed_token_problem
 from lib.providers.types import (
     ApiError,
     ConnectionTestResult,
@@ -39,15 +39,9 @@ class SlackAdapter(ProviderAdapter):
         return {"Authorization": f"Bearer {credentials.token()}"}
 
     def validate_credentials(self, credentials: ProviderCredentials) -> str | None:
-        token = credentials.token()
-        if not token.startswith(TOKEN_PREFIXES) or token in TOKEN_PREFIXES:
-            return (
-                "That does not look like a Slack token. It should start with xoxb- (bot) "
-                "or xoxp- (user)."
-            )
-        if any(char.isspace() for char in token):
-            return "The Slack token contains spaces or line breaks. Copy it again without them."
-        return None
+        return prefixed_token_problem(
+            credentials.token(), TOKEN_PREFIXES, self.label, "xoxb- (bot) or xoxp- (user)"
+        )
 
     def replay_safe(self, options: RequestOptions) -> bool | None:
         # Slack methods are all POSTs; those named *.list, *.info, auth.test... only read.

@@ -121,10 +121,9 @@ def render_charges_page() -> None:
     export."""
     st.title("Charges")
     account = current_account()
-    engine = _mirror_engine(account)
+    engine = _open_mirror(account)
     if engine is None:
         return
-    render_sync_panel(engine, account)
     now = datetime.now(UTC)
     filters = _filter_controls(engine, account.key, now)
     summaries = currency_summaries(engine, account.key, filters, now)
@@ -167,10 +166,9 @@ def render_subscriptions_page() -> None:
     with the definitions written out."""
     st.title("Subscriptions")
     account = current_account()
-    engine = _mirror_engine(account)
+    engine = _open_mirror(account)
     if engine is None:
         return
-    render_sync_panel(engine, account)
     now = datetime.now(UTC)
     with engine.connect() as connection:
         history_complete = read_states(connection, account.key)["subscriptions"].complete
@@ -241,7 +239,9 @@ def render_sync_panel(engine: Engine, account: StripeAccount) -> None:
             st.rerun()
 
 
-def _mirror_engine(account: StripeAccount) -> Engine | None:
+def _open_mirror(account: StripeAccount) -> Engine | None:
+    """The account's mirror with stored events applied, once its sync panel is shown; None
+    (with the reason shown) when it cannot be read."""
     if account.needs_reconnect:
         st.info("Reconnect Stripe to see this account's data.")
         return None
@@ -251,6 +251,7 @@ def _mirror_engine(account: StripeAccount) -> Engine | None:
         st.error(f"The local database is not available ({type(error).__name__}).")
         return None
     apply_stored_events(engine, account.key)
+    render_sync_panel(engine, account)
     return engine
 
 

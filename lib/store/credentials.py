@@ -13,12 +13,12 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from pydantic import SecretStr
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from lib.providers.types import ProviderCredentials, ProviderName
 from lib.store.crypto import CredentialsDecryptError, SecretBox
 from lib.store.tables import user_credentials
+from lib.store.upsert import dialect_insert
 
 ConnectionStatus = Literal["connected", "needs_reconnect"]
 _BLOB_FORMAT = 1
@@ -90,7 +90,7 @@ class CredentialsStore:
             "updated_at": now,
         }
         with self._engine.begin() as connection:
-            insert = _upsert_statement(connection)(user_credentials).values(
+            insert = dialect_insert(connection)(user_credentials).values(
                 user_id=user_id, provider=provider, created_at=now, **values
             )
             statement = insert.on_conflict_do_update(
@@ -188,11 +188,6 @@ class CredentialsStore:
                 )
             )
         return result.rowcount
-
-
-def _upsert_statement(connection: Connection) -> Any:
-    # INSERT ... ON CONFLICT is dialect-specific in SQLAlchemy; db.py only allows these two.
-    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
 
 
 def _to_blob(credentials: ProviderCredentials, info: ConnectionInfo) -> dict[str, Any]:

@@ -19,8 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from lib.store.tables import mirror_charges, mirror_event_cursors, webhook_events
+from lib.store.upsert import upsert_row
 from lib.sync.records import StripeObject, object_id
-from lib.sync.store import Resource, dialect_insert, mark_disputed, write_objects
+from lib.sync.store import Resource, mark_disputed, write_objects
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,4 @@ def _cursor(connection: Connection, account_key: str) -> int:
 
 def _save_cursor(connection: Connection, account_key: str, row_id: int) -> None:
     values = {"last_row_id": row_id, "applied_at": datetime.now(UTC)}
-    statement = dialect_insert(connection)(mirror_event_cursors).values(
-        account_key=account_key, **values
-    )
-    connection.execute(statement.on_conflict_do_update(index_elements=["account_key"], set_=values))
+    upsert_row(connection, mirror_event_cursors, {"account_key": account_key}, values)

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from lib.store.tables import MIRROR_RESOURCES, mirror_sync_state
-from lib.sync.store import Resource, dialect_insert
+from lib.store.upsert import upsert_row
+from lib.sync.store import Resource
 
 _MAX_ERROR_LENGTH = 1000
 
@@ -118,12 +119,6 @@ def _save(
     connection: Connection, account_key: str, resource: Resource, values: dict[str, Any]
 ) -> None:
     changes = {**values, "updated_at": datetime.now(UTC)}
-    statement = dialect_insert(connection)(mirror_sync_state).values(
-        account_key=account_key, resource=resource, **changes
-    )
-    connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=[mirror_sync_state.c.account_key, mirror_sync_state.c.resource],
-            set_=changes,
-        )
+    upsert_row(
+        connection, mirror_sync_state, {"account_key": account_key, "resource": resource}, changes
     )

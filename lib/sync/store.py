@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from lib.store.tables import (
@@ -22,6 +21,7 @@ from lib.store.tables import (
     mirror_refunds,
     mirror_subscriptions,
 )
+from lib.store.upsert import dialect_insert
 from lib.sync.records import (
     CustomerContact,
     StripeObject,
@@ -202,12 +202,6 @@ def refresh_planner_statistics(engine: Engine) -> None:
     with engine.begin() as connection:
         for table in (*RESOURCE_TABLES.values(), mirror_objects):
             connection.exec_driver_sql(f"ANALYZE {table.name}")
-
-
-def dialect_insert(connection: Connection) -> Any:
-    """`insert` with ON CONFLICT support for the connection's database."""
-    # INSERT ... ON CONFLICT is dialect-specific in SQLAlchemy; db.py only allows these two.
-    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
 
 
 def _upsert(

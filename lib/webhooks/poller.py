@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from lib.accounts import StripeAccount, resolve_stripe_account, stripe_adapter_f
 from lib.config import Settings
 from lib.providers.stripe import StripeAdapter
 from lib.store import CredentialsStore, EncryptionKeyError, load_secret_box
+from lib.webhooks.background import BackgroundLoop
 from lib.webhooks.events_store import (
     NewEvent,
     load_cursor,
@@ -125,35 +125,18 @@ def sync_account(engine: Engine, account: StripeAccount) -> PollResult:
     return poll_once(engine, account, stripe_adapter_for(account))
 
 
-class PeriodicPoller:
-    """Calls `poll()` at start and then every `interval_seconds` on a background thread."""
+class PeriodicPoller(BackgroundLoop):
+    """Calls `poll()` at start and then every `interval_seconds` on a background thread.
+
+    `start` polls at once, to catch up after downtime; `stop` lets the poll in progress finish.
+    """
 
     def __init__(self, poll: Callable[[], PollResult], interval_seconds: float) -> None:
         if interval_seconds <= 0:
             raise ValueError(f"interval_seconds must be positive, got {interval_seconds}")
+        super().__init__("events-poller")
         self._poll = poll
         self._interval = interval_seconds
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        """Start polling (the first poll runs at once, to catch up after downtime)."""
-        if self.running:
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="events-poller", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop after the poll in progress, if any."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def _run(self) -> None:
         while not self._stopping.is_set():

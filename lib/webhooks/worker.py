@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from lib.events import pattern_matches, validate_pattern
 from lib.store.tables import user_credentials
+from lib.webhooks.background import BackgroundLoop
 from lib.webhooks.events_store import ServerEvent, claim_pending, record_outcomes
 from lib.webhooks.mapping import DEAUTHORIZED_EVENT
 
@@ -54,12 +55,13 @@ DEFAULT_REACTIONS: tuple[tuple[str, Reaction], ...] = (
 )
 
 
-class WebhookWorker:
+class WebhookWorker(BackgroundLoop):
     """Processes pending events in storage order on a background thread.
 
     `engine` is called on every pass, so a database that is down at start is picked up
     later. The thread wakes on `wake()` (after a commit) and every `idle_seconds` (events
-    stored by another process).
+    stored by another process). Its first pass processes whatever earlier runs left pending;
+    `stop` lets the batch in hand finish, and pending rows stay for the next start.
     """
 
     def __init__(
@@ -73,38 +75,17 @@ class WebhookWorker:
     ) -> None:
         for pattern, _reaction in reactions:
             validate_pattern(pattern)
+        self._wakeup = threading.Event()
+        super().__init__("webhook-worker", wakeup=self._wakeup)
         self._engine = engine
         self._reactions = tuple(reactions)
         self._batch_size = batch_size
         self._idle_seconds = idle_seconds
         self._coalesce_seconds = coalesce_seconds
-        self._wakeup = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        """Start the thread; its first pass processes whatever earlier runs left pending."""
-        if self.running:
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="webhook-worker", daemon=True)
-        self._thread.start()
 
     def wake(self) -> None:
         """Ask the thread to look for pending events now (cheap; call after every commit)."""
         self._wakeup.set()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread after the batch in hand; pending rows stay for the next start."""
-        self._stopping.set()
-        self._wakeup.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def process_pending(self) -> int:
         """Process every pending event, oldest first; returns how many were processed or failed.

@@ -78,6 +78,6 @@ MARKETS = (
 
 
 def local_price(usd_cents: int, market: Market) -> int:
-    """A US-cent price in the market's currency, rounded to its price step (never below one step)."""
+    """A US-cent price in the market's currency, rounded to its price step (at least one step)."""
     step = market.price_step
     return max(step, round(usd_cents * market.minor_per_usd_cent / step) * step)

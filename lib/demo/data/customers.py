@@ -34,8 +34,8 @@ class Payer:
     payment_method_details: StripeObject
 
 
-def generate_customers(generation: Generation) -> dict[str, Payer]:
-    """`CUSTOMER_COUNT` customers as payers by customer id, oldest customer first."""
+def generate_customers(generation: Generation) -> list[Payer]:
+    """`CUSTOMER_COUNT` customers, each as the payer their charges draw on, oldest first."""
     rng, anchor = generation.rng, generation.anchor
     payers: list[Payer] = []
     emails: set[str] = set()
@@ -122,7 +122,7 @@ def generate_customers(generation: Generation) -> dict[str, Payer]:
             )
         )
     payers.sort(key=lambda payer: payer.customer["created"])
-    return {payer.customer["id"]: payer for payer in payers}
+    return payers
 
 
 def _email_local_part(first: str, last: str) -> str:
