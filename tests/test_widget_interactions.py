@@ -37,6 +37,7 @@ def test_selecting_a_row_publishes_exactly_the_listed_payload_fields_once() -> N
     assert payments.publish_selection(ROWS.iloc[2]) is True
     assert payments.publish_selection(ROWS.iloc[2]) is False
 
+    assert payments.highlighted(ROWS).tolist() == [False, False, True]
     [entry] = bus.log()
     assert entry.event.name == "stripe.payment.selected"
     assert entry.event.source == "stripe-payments-widget"

@@ -157,7 +157,10 @@ class WidgetInteractions:
         return frame
 
     def highlighted(self, frame: pd.DataFrame) -> pd.Series:
+        """Rows to mark: the row this widget last published, and `highlight` matches."""
         marks = pd.Series(False, index=frame.index)
+        if self.state.published is not None and "id" in frame.columns:
+            marks |= _equals(frame["id"], self.state.published)
         for index, value in self.state.highlights.items():
             spec = self.definition.subscriptions[index]
             assert spec.filter_by is not None
