@@ -18,6 +18,7 @@ from lib.accounts import StripeAccount
 from lib.events import EventBus
 from lib.providers.base import ProviderAdapter
 from lib.providers.types import ApiError, ApiResponse, ErrorCode
+from lib.render.shell import CREDENTIALS_PAGE
 from lib.widgets.fetch import fetch_source
 from lib.widgets.interactions import WidgetInteractions
 from lib.widgets.loader import LoadedWidget, load_widget_folder
@@ -25,7 +26,6 @@ from lib.widgets.render_views import render_card, render_list, render_stat, rend
 from lib.widgets.schema import DataSourceSpec, WidgetDefinition
 from lib.widgets.transform import apply_transform
 
-CREDENTIALS_PAGE = "pages/credentials.py"
 DEFAULT_CACHE_SECONDS = 60
 SERVER_EVENT_CHECK_MS = 3000
 
