@@ -153,18 +153,16 @@ def test_a_slow_reaction_does_not_hold_up_the_answer_to_stripe(
     body = stripe_event("evt_slow")
 
     with TestClient(Starlette(routes=[route])) as client:
-        began = time.monotonic()
         response = client.post(WEBHOOK_PATH, content=body, headers=signed(body))
-        answered_in = time.monotonic() - began
 
+    # The reaction is still blocked, so the 200 cannot have waited for it.
     assert response.status_code == 200
-    assert answered_in < 1.0
     assert statuses(engine)["evt_slow"] == ("pending", None)
     release.set()
     wait_until(lambda: statuses(engine)["evt_slow"] == ("processed", None))
 
 
-def test_the_receiver_wakes_the_worker_so_events_are_processed_within_a_second(
+def test_the_receiver_wakes_the_worker_instead_of_its_idle_timer(
     engine: Engine, started: list[WebhookWorker]
 ) -> None:
     worker = WebhookWorker(lambda: engine, idle_seconds=60)
@@ -179,7 +177,8 @@ def test_the_receiver_wakes_the_worker_so_events_are_processed_within_a_second(
     with TestClient(Starlette(routes=[route])) as client:
         client.post(WEBHOOK_PATH, content=body, headers=signed(body))
 
-    wait_until(lambda: statuses(engine)["evt_fast"][0] == "processed", timeout=1.0)
+    # The idle timer is a minute: processed well before it means the receiver woke the worker.
+    wait_until(lambda: statuses(engine)["evt_fast"][0] == "processed", timeout=30.0)
 
 
 def test_an_event_that_keeps_crashing_the_process_is_given_up(engine: Engine) -> None:
