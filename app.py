@@ -6,8 +6,10 @@
 import streamlit as st
 
 from lib.http_routes import build_routes
+from lib.providers.masking import install_log_redaction
 from lib.webhooks import webhook_lifespan
 
+install_log_redaction()
 app = st.App("app.py", routes=build_routes(), lifespan=webhook_lifespan())
 
 if __name__ == "__main__":

@@ -34,6 +34,36 @@ WHOLE_UNIT_DISPLAY_CURRENCIES = frozenset({"isk"})
 
 _NBSP = "\xa0"
 _QUOTED = re.compile(r"'([^']*)'")
+# ISO 4217 codes are three letters; `[A-Za-z]` (not `\w` or str.isalpha) keeps them ASCII.
+_CURRENCY_CODE = r"[A-Za-z]{3}"
+_INT64_MAX = 2**63 - 1
+_INT64_MIN = -(2**63)
+
+
+def currency_code(value: object) -> str | None:
+    """The lower-case currency code in `value` ('USD' -> 'usd'); None unless 3 ASCII letters."""
+    if isinstance(value, str) and re.fullmatch(_CURRENCY_CODE, value):
+        return value.lower()
+    return None
+
+
+def currency_codes(values: pd.Series) -> pd.Series:
+    """Vectorised `currency_code`: an object Series of lower-case codes, None where invalid."""
+    try:
+        positions, distinct = pd.factorize(values)
+    except TypeError:
+        # Unhashable values (lists, dicts) are never codes; check row by row.
+        return pd.Series(
+            [currency_code(value) for value in values], index=values.index, dtype=object
+        )
+    # Each distinct value is checked once; position -1 (missing) picks the trailing None.
+    codes = np.array([*(currency_code(value) for value in distinct), None], dtype=object)
+    return pd.Series(codes[positions], index=values.index, dtype=object)
+
+
+def minor_unit_amounts(amounts: pd.Series) -> pd.Series:
+    """Amounts as nullable Int64: missing where a value is not a whole number within int64."""
+    return _integer_amounts(amounts)
 
 
 def api_exponent(currency: str) -> int:
@@ -77,8 +107,13 @@ class MoneyPattern:
 
 @lru_cache(maxsize=512)
 def money_pattern(currency: str, locale: str = "en_US") -> MoneyPattern:
-    """The locale's standard currency pattern with this currency's symbol filled in."""
-    code = currency.lower()
+    """The locale's standard currency pattern with this currency's symbol filled in.
+
+    Raises ValueError when `currency` is not a three-letter code.
+    """
+    code = currency_code(currency)
+    if code is None:
+        raise ValueError(f"not a currency code: {str(currency)[:16]!r}")
     babel_locale = Locale.parse(locale)
     pattern = babel_locale.currency_formats["standard"]
     symbol = get_currency_symbol(code.upper(), babel_locale)
@@ -114,8 +149,11 @@ def format_money(amount: int, currency: str, locale: str = "en_US") -> str:
     Symbols, sign placement and grouping follow the locale's CLDR currency pattern; a symbol
     that ends in a letter is kept apart from the digits by a no-break space ('KWD\\xa01.999').
     ISK is rounded half-to-even to whole krónur; an amount that rounds to zero has no sign.
+    A missing or malformed currency (not three letters) gives "": the amount cannot be read.
     """
     value = _require_int(amount)
+    if currency_code(currency) is None:
+        return ""
     pattern = money_pattern(currency, locale)
     magnitude = _round_half_even(abs(value), pattern.rounding_exponent)
     major, minor = divmod(magnitude, 10**pattern.decimals)
@@ -135,13 +173,15 @@ def format_money_series(
 ) -> pd.Series:
     """Vectorised `format_money`: each row in its own currency, byte-identical to the scalar.
 
-    Rows with a missing amount or currency, or an amount that is not a whole number, give "".
+    Rows with a missing amount, a missing or malformed currency code, or an amount that is not
+    a whole number, give "".
     """
     values = _integer_amounts(amounts)
-    valid = (values.notna() & currencies.notna()).to_numpy()
+    row_codes = currency_codes(currencies).set_axis(amounts.index)
+    valid = (values.notna() & row_codes.notna()).to_numpy()
     if not valid.any():
         return pd.Series("", index=amounts.index, dtype="str")
-    code_index, codes = pd.factorize(currencies.astype("str").str.lower())
+    code_index, codes = pd.factorize(row_codes.where(valid, row_codes[valid].iloc[0]))
     # Rows left out get the first currency and amount 0, and are blanked at the end.
     code_index = np.where(valid, code_index, 0)
     patterns = [money_pattern(code, locale) for code in codes]
@@ -177,13 +217,25 @@ def format_money_series(
 def sum_by_currency(amounts: pd.Series, currencies: pd.Series) -> dict[str, int]:
     """Total minor units per lower-case currency code; amounts are never added across currencies.
 
-    Rows with a missing amount or currency are left out.
+    Rows with a missing amount or a missing or malformed currency code are left out; totals
+    are exact however large (Python integers when int64 could overflow).
     """
     values = _integer_amounts(amounts)
-    valid = values.notna() & currencies.notna()
-    codes = currencies[valid].astype("str").str.lower()
-    totals = values[valid].astype("int64").groupby(codes.to_numpy()).sum()
+    row_codes = currency_codes(currencies).set_axis(amounts.index)
+    valid = values.notna() & row_codes.notna()
+    kept = values[valid].astype("int64")
+    if not exact_in_int64(kept):
+        kept = kept.astype(object)
+    totals = kept.groupby(row_codes[valid].to_numpy()).sum()
     return {str(code): int(total) for code, total in totals.items()}
+
+
+def exact_in_int64(values: pd.Series) -> bool:
+    """True when any sum of these int64 values fits int64 (numpy sums wrap silently)."""
+    if values.empty:
+        return True
+    largest = max(abs(int(values.min())), abs(int(values.max())))
+    return largest <= _INT64_MAX // len(values)
 
 
 def group_digits(digits: str, separator: str, primary: int = 3, secondary: int = 3) -> str:
@@ -247,10 +299,17 @@ def _round_half_even_array(values: np.ndarray, exponents: np.ndarray) -> np.ndar
 
 
 def _integer_amounts(amounts: pd.Series) -> pd.Series:
-    if pd.api.types.is_integer_dtype(amounts.dtype) and not pd.api.types.is_bool_dtype(
-        amounts.dtype
-    ):
-        return amounts.astype("Int64")
-    numbers = pd.to_numeric(amounts.mask(amounts.map(type).isin([bool, np.bool_])), errors="coerce")
-    whole = numbers.notna() & (numbers == np.floor(numbers))
+    if pd.api.types.is_bool_dtype(amounts.dtype):
+        return pd.Series(pd.NA, index=amounts.index, dtype="Int64")
+    numbers = amounts
+    if not pd.api.types.is_integer_dtype(amounts.dtype):
+        booleans = amounts.map(type).isin([bool, np.bool_])
+        numbers = pd.to_numeric(amounts.mask(booleans), errors="coerce")
+    if pd.api.types.is_integer_dtype(numbers.dtype):
+        values = numbers.astype("Int64")
+        # -2**63 is left out, so abs() and negation never overflow.
+        return values.mask(values == _INT64_MIN)
+    floats = numbers.astype("float64")
+    # A float from 2**63 up cannot become an int64.
+    whole = numbers.notna() & (floats == np.floor(floats)) & (floats.abs() < 2.0**63)
     return numbers.where(whole).astype("Int64")

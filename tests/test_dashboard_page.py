@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from lib.accounts import demo_account, stripe_adapter_for
@@ -200,3 +201,87 @@ def test_a_stored_payment_event_makes_recent_payments_refetch_before_its_interva
         app.run()
 
     assert any(text.startswith("**$25.00**") for text in shown_text(app))
+
+
+def test_hostile_widget_files_show_their_error_while_the_others_render(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_widget(tmp_path, "money.json", STATIC_WIDGET)
+    (tmp_path / "deep.json").write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    (tmp_path / "huge-number.json").write_text(
+        json.dumps({**STATIC_WIDGET, "position": 1}).replace(
+            '"position": 1', '"position": ' + "9" * 5000
+        )
+    )
+    far_back = json.loads(json.dumps(STATIC_WIDGET))
+    far_back["transform"]["filter"] = [
+        {"field": "amount", "operator": ">=", "value": "@now-999999d"}
+    ]
+    write_widget(tmp_path, "far-back.json", far_back)
+    monkeypatch.setenv("WIDGETS_DIR", str(tmp_path))
+
+    app = run_app()
+
+    assert not app.exception
+    errors = [error.value for error in app.error]
+    assert any("deep.json: a[0]" in e and "nested more than 64 levels" in e for e in errors)
+    assert any("huge-number.json: position: number 999999999999" in e for e in errors)
+    assert any(
+        "far-back.json: transform.filter[0].value: time token '@now-999999d'" in e for e in errors
+    )
+    assert any(text.startswith("**¥1,999**") for text in shown_text(app))
+
+
+MISSING_CURRENCY_ROWS = [
+    {"id": "ch_ok", "amount": 1999, "currency": "usd"},
+    {"id": "ch_upper", "amount": 500, "currency": "USD"},
+    {"id": "ch_empty", "amount": 700, "currency": ""},
+    {"id": "ch_none", "amount": 300},
+    {"id": "ch_odd", "amount": 900, "currency": "u$d"},
+]
+
+
+def money_widget(view: str) -> dict[str, object]:
+    return {
+        "type": "missing-currency",
+        "version": 1,
+        "name": "Missing currency",
+        "provider": "stripe",
+        "dataSource": {"type": "static", "data": {"data": MISSING_CURRENCY_ROWS}},
+        "transform": {
+            "path": "data",
+            "mapItem": {"id": "id", "amount": "amount", "currency": "currency"},
+        },
+        "display": {
+            "view": view,
+            "fields": [
+                {"key": "id", "label": "Charge"},
+                {"key": "amount", "label": "Amount", "type": "number", "format": "currency"},
+            ],
+            "stat": {"field": "amount", "aggregate": "sum", "groupBy": "currency", "label": "Sum"},
+        },
+    }
+
+
+def test_rows_without_a_currency_show_no_amount_and_stay_out_of_money_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_widget(tmp_path, "list.json", money_widget("list"))
+    write_widget(tmp_path, "table.json", money_widget("table"))
+    monkeypatch.setenv("WIDGETS_DIR", str(tmp_path))
+
+    app = run_app()
+
+    assert not app.exception
+    texts = shown_text(app)
+    # usd and USD are one currency; the three rows without a valid code are left out.
+    assert texts.count("USD: $24.99") == 2
+    assert not any(text.startswith(("—:", "700", "300")) for text in texts)
+    assert texts.count("3 rows left out: no valid currency code or whole amount") == 2
+    lines = [text for text in texts if "ch_" in text]
+    assert "**$19.99** · ch_ok" in lines and "**$5.00** · ch_upper" in lines
+    assert {"ch_empty", "ch_none", "ch_odd"} <= set(lines)
+    [table] = app.dataframe
+    amounts = dict(zip(table.value["id"], table.value["amount"], strict=True))
+    assert (amounts["ch_ok"], amounts["ch_upper"]) == (19.99, 5.0)
+    assert all(pd.isna(amounts[key]) for key in ("ch_empty", "ch_none", "ch_odd"))

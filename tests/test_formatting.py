@@ -24,6 +24,8 @@ from lib.widgets import (
     format_short_date_series,
     load_widget_file,
 )
+from lib.widgets.formatting import stat_left_out_note
+from lib.widgets.table import table_values
 
 NOW = datetime(2026, 11, 27, 13, 5, tzinfo=UTC)
 T = int(NOW.timestamp())
@@ -295,3 +297,66 @@ def test_stat_average_and_count() -> None:
     counting = display.model_copy(update={"stat": stat})
     [count] = compute_stat(frame, counting)
     assert (count.group, count.value, count.text) == (None, 2, "2")
+
+
+def _money_stat(aggregate: str) -> DisplaySpec:
+    return DisplaySpec.model_validate(
+        {
+            "view": "table",
+            "fields": [{"key": "amount", "label": "Amount", "format": "currency"}],
+            "stat": {
+                "field": "amount",
+                "aggregate": aggregate,
+                "groupBy": "currency",
+                "label": "S",
+            },
+        }
+    )
+
+
+CURRENCY_CASES = pd.DataFrame(
+    {
+        "amount": pd.Series([1000, 250, 700, 300, 900, 5, None], dtype="Int64"),
+        "currency": ["usd", "USD", "", None, "u$d", "jpy", "jpy"],
+    }
+)
+
+
+def test_money_stats_group_codes_in_any_case_and_leave_out_rows_without_one() -> None:
+    figures = compute_stat(CURRENCY_CASES, _money_stat("sum"))
+    assert [(f.group, f.value, f.text) for f in figures] == [
+        ("jpy", 5, "¥5"),
+        ("usd", 1250, "$12.50"),
+    ]
+    assert stat_left_out_note(CURRENCY_CASES, _money_stat("sum")) == (
+        "3 rows left out: no valid currency code or whole amount"
+    )
+    [max_jpy, max_usd] = compute_stat(CURRENCY_CASES, _money_stat("max"))
+    assert (max_jpy.text, max_usd.text) == ("¥5", "$10.00")
+    assert stat_left_out_note(CURRENCY_CASES.iloc[[0, 1, 5]], _money_stat("sum")) == ""
+    assert stat_left_out_note(CURRENCY_CASES.iloc[[2]], _money_stat("avg")) == (
+        "1 row left out: no valid currency code or whole amount"
+    )
+
+
+def test_counting_keeps_rows_without_a_currency_in_their_own_group() -> None:
+    figures = compute_stat(CURRENCY_CASES, _money_stat("count"))
+    assert [(f.group, f.text) for f in figures] == [("jpy", "1"), ("usd", "2"), (None, "3")]
+    assert stat_left_out_note(CURRENCY_CASES, _money_stat("count")) == ""
+
+
+def test_large_money_sums_stay_exact() -> None:
+    frame = pd.DataFrame({"amount": [2**62, 2**62, 2**62], "currency": ["usd"] * 3})
+    [figure] = compute_stat(frame, _money_stat("sum"))
+    assert figure.value == 3 * 2**62
+    assert figure.text == "$138,350,580,552,821,637.12"
+
+
+def test_table_money_without_a_currency_has_no_value_so_it_sorts_last() -> None:
+    values, [money] = table_values(CURRENCY_CASES, _money_stat("sum"))
+    assert values["amount"].tolist()[:2] == [10.0, 2.5]
+    assert values["amount"].tolist()[5] == 5.0
+    assert values["amount"].iloc[[2, 3, 4, 6]].isna().all()
+    assert money.currencies.tolist() == ["usd", "usd", "", "", "", "jpy", "jpy"]
+    ordered = values.sort_values("amount", ascending=False, na_position="last")
+    assert ordered.index.tolist()[:3] == [0, 5, 1]

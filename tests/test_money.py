@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from lib.money import (
     api_exponent,
+    currency_codes,
     display_decimals,
     format_money,
     format_money_series,
@@ -176,3 +177,42 @@ def test_sum_by_currency_never_adds_across_currencies() -> None:
     amounts = pd.Series([1000, 250, 5000, None, 700, 1], dtype="Int64")
     currencies = pd.Series(["usd", "USD", "jpy", "usd", "eur", None])
     assert sum_by_currency(amounts, currencies) == {"usd": 1250, "jpy": 5000, "eur": 700}
+
+
+@pytest.mark.parametrize("currency", ["", "us", "usdx", "u$d", "ÜSD", "usd ", "１２３"])
+def test_an_amount_without_a_valid_currency_code_reads_as_empty(currency: str) -> None:
+    assert format_money(1999, currency) == ""
+    amounts = pd.Series([1999, 1999], dtype="Int64")
+    assert format_money_series(amounts, pd.Series(["usd", currency])).tolist() == ["$19.99", ""]
+
+
+def test_currency_codes_are_three_ascii_letters_in_lower_case() -> None:
+    values = pd.Series(["USD", "eur", "", None, 840, "us", "u$d", "ÜSD", ["usd"]], dtype=object)
+    assert currency_codes(values).tolist() == [
+        "usd",
+        "eur",
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]
+
+
+def test_amounts_beyond_int64_or_not_whole_read_as_empty_not_garbage() -> None:
+    amounts = pd.Series([1999, 10**30, 9.3e18, float("inf"), 19.5, True, "x"], dtype=object)
+    currencies = pd.Series(["usd"] * len(amounts))
+    assert format_money_series(amounts, currencies).tolist() == ["$19.99"] + [""] * 6
+    extremes = pd.Series([-(2**63), 2**63 - 1])
+    assert format_money_series(extremes, currencies[:2]).tolist() == [
+        "",
+        "$92,233,720,368,547,758.07",
+    ]
+
+
+def test_sum_by_currency_skips_invalid_codes_and_never_wraps() -> None:
+    amounts = pd.Series([2**62, 2**62, 2**62, 5, 7, 9], dtype="Int64")
+    currencies = pd.Series(["usd", "USD", "usd", "eur", "", None])
+    assert sum_by_currency(amounts, currencies) == {"usd": 3 * 2**62, "eur": 5}

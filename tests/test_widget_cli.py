@@ -69,3 +69,33 @@ def test_other_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture
         main([])
     assert no_command.value.code == 2
     assert "the following arguments are required: COMMAND" in capsys.readouterr().err
+
+
+def test_hostile_files_are_reported_with_file_and_path_and_the_rest_still_checked(
+    tmp_path: Path,
+) -> None:
+    seed = json.loads((PROJECT_ROOT / "widgets" / "stripe-payments.json").read_text())
+    (tmp_path / "a-deep.json").write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    (tmp_path / "b-huge.json").write_text(
+        json.dumps(seed).replace('"version": 1', '"version": ' + "9" * 5000)
+    )
+    far_back = json.loads(json.dumps(seed))
+    far_back["dataSource"]["params"]["created[gte]"] = "@now-999999d"
+    (tmp_path / "c-far-back.json").write_text(json.dumps(far_back))
+    (tmp_path / "d-good.json").write_text(json.dumps(seed))
+
+    result = _check(str(tmp_path))
+
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.splitlines() == [
+        f"{tmp_path}/a-deep.json: a{'[0]' * 63}: nested more than 64 levels deep; "
+        "flatten this value",
+        f"{tmp_path}/b-huge.json: version: number 999999999999... (5,000 characters) is out "
+        "of range; use a finite number of at most 40 characters "
+        "(whole numbers within ±9,223,372,036,854,775,807)",
+        f"{tmp_path}/c-far-back.json: dataSource.params['created[gte]']: time token "
+        "'@now-999999d' reaches back more than 36,500 days (100 years); use a smaller number",
+        f"ok   {tmp_path}/d-good.json",
+        "4 checked, 3 invalid",
+    ]

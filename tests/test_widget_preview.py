@@ -78,3 +78,41 @@ def test_preview_refuses_what_it_cannot_read(monkeypatch: pytest.MonkeyPatch) ->
     definition = load_widget_file(SEED).model_copy(update={"provider": "github"})
     with pytest.raises(PreviewError, match="reads github"):
         preview_text(definition, account, rows=1)
+
+
+def test_preview_names_rows_left_out_of_money_figures() -> None:
+    from lib.widgets.loader import parse_widget_data
+
+    definition = parse_widget_data(
+        {
+            "type": "missing-currency",
+            "version": 1,
+            "name": "Missing currency",
+            "provider": "stripe",
+            "dataSource": {
+                "type": "static",
+                "data": [
+                    {"amount": 1999, "currency": "usd"},
+                    {"amount": 500, "currency": "USD"},
+                    {"amount": 700, "currency": ""},
+                ],
+            },
+            "display": {
+                "view": "stat",
+                "fields": [{"key": "amount", "label": "Amount", "format": "currency"}],
+                "stat": {
+                    "field": "amount",
+                    "aggregate": "sum",
+                    "groupBy": "currency",
+                    "label": "Total",
+                },
+            },
+        }
+    )
+
+    text = preview_text(definition, demo_account(), rows=5)
+
+    assert text.splitlines()[1:] == [
+        "Total USD: $24.99",
+        "1 row left out: no valid currency code or whole amount",
+    ]

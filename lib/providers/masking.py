@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from lib.providers.types import ApiError
@@ -20,6 +21,8 @@ SECRET_PREFIXES: tuple[str, ...] = tuple(
             "pk_test_",
             "pk_live_",
             "whsec_",
+            "rt_",
+            "ac_",
             "ghp_",
             "gho_",
             "ghu_",
@@ -44,9 +47,21 @@ SECRET_PREFIXES: tuple[str, ...] = tuple(
 _MIN_SECRET_TO_SHOW_TAIL = 12
 _MASK = "****"
 
+# Stripe's prefixes are distinctive, so they match glued to anything ('x_sk_live_...',
+# 'key%3Dsk_live_...') and in any case ('SK_TEST_...').
+_STRIPE_KEY = re.compile(r"[srp]k_(?:test|live)_[A-Za-z0-9]+", re.IGNORECASE)
+_STRIPE_WEBHOOK_SECRET = re.compile(r"whsec_[A-Za-z0-9+/=]+", re.IGNORECASE)
+# Refresh tokens and authorization codes have short prefixes also found inside words
+# ('start_', 'mac_'): they need a long body, and a digit in it when a letter comes just before.
+_STRIPE_OAUTH_TOKEN = re.compile(
+    r"(?:(?<![A-Za-z])|(?<=%[0-9A-Fa-f]{2}))(?:rt|ac)_[A-Za-z0-9]{16,}"
+    r"|(?:rt|ac)_(?=[A-Za-z]*[0-9])[A-Za-z0-9]{16,}",
+    re.IGNORECASE,
+)
 _TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"\b[sr]k_(?:test|live)_[A-Za-z0-9]+"),
-    re.compile(r"\bwhsec_[A-Za-z0-9+/=]+"),
+    _STRIPE_KEY,
+    _STRIPE_WEBHOOK_SECRET,
+    _STRIPE_OAUTH_TOKEN,
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]+"),
     re.compile(r"\bgithub_pat_[A-Za-z0-9_]+"),
     re.compile(r"\bxox(?:e\.xoxp|[abpeors])-[A-Za-z0-9-]+"),
@@ -66,7 +81,8 @@ def mask_secret(token: str) -> str:
     """
     if not token:
         return ""
-    prefix = next((p for p in SECRET_PREFIXES if token.startswith(p)), "")
+    known = next((p for p in SECRET_PREFIXES if token.lower().startswith(p.lower())), "")
+    prefix = token[: len(known)]
     secret = token[len(prefix) :]
     if len(secret) < _MIN_SECRET_TO_SHOW_TAIL:
         return prefix + _MASK
@@ -103,3 +119,48 @@ def scrub_error(error: ApiError, known_secrets: Iterable[str] = ()) -> ApiError:
         message=redact_secrets(error.message, secrets),
         details=redact_value(error.details, secrets),
     )
+
+
+def redact_log_record(record: logging.LogRecord) -> None:
+    """Redact secrets from a log record in place: its message, traceback and stack text.
+
+    A record without a secret in its message keeps its msg and args (formatters such as
+    uvicorn's read the args); one with a secret gets the redacted message and no args.
+    """
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):
+        # Arguments that do not fit the format: logging reports that itself at emit time.
+        message = None
+    redacted = None if message is None else redact_secrets(message)
+    if redacted != message:
+        record.msg, record.args = redacted, None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = redact_secrets(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact_secrets(record.stack_info)
+
+
+class _RedactingRecordFactory:
+    """A log record factory that redacts every record it makes, whatever logger or handler."""
+
+    def __init__(self, make_record: Callable[..., logging.LogRecord]) -> None:
+        self.make_record = make_record
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.make_record(*args, **kwargs)
+        redact_log_record(record)
+        return record
+
+
+def install_log_redaction() -> None:
+    """Redact secrets from every log record created from now on, in this process; idempotent.
+
+    A record factory rather than a handler filter: records reach handlers this code does not
+    own (Streamlit's, uvicorn's, logging's last resort), and a filter sees only one of them.
+    """
+    current = logging.getLogRecordFactory()
+    if not isinstance(current, _RedactingRecordFactory):
+        logging.setLogRecordFactory(_RedactingRecordFactory(current))

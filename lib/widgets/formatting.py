@@ -16,9 +16,16 @@ import numpy as np
 import pandas as pd
 from babel.numbers import get_decimal_symbol, get_group_symbol
 
-from lib.money import format_money, format_money_series, group_digit_series
+from lib.money import (
+    currency_codes,
+    exact_in_int64,
+    format_money,
+    format_money_series,
+    group_digit_series,
+    minor_unit_amounts,
+)
 from lib.widgets.conditions import value_kinds
-from lib.widgets.schema import BadgeColor, DisplaySpec, FieldSpec
+from lib.widgets.schema import BadgeColor, DisplaySpec, FieldSpec, StatSpec
 
 MONTH_ABBREVIATIONS = (
     *("Jan", "Feb", "Mar", "Apr", "May", "Jun"),
@@ -301,8 +308,11 @@ def compute_stat(
     """The stat view's figures: one per group (e.g. per currency), never mixing currencies.
 
     `count` counts non-missing values. A money figure is written in its group's currency; an
-    average of money is rounded half-to-even to a whole minor unit. No rows and a groupBy give
-    no figures; without groupBy there is always one (sum and count 0, others missing).
+    average of money is rounded half-to-even to a whole minor unit. Currency groups are
+    lower-case codes ('USD' and 'usd' are one group); a money figure leaves out rows without a
+    valid currency code or a whole amount (`stat_left_out_note` says how many). No rows and a
+    groupBy give no figures; without groupBy there is always one (sum and count 0, others
+    missing).
     """
     stat = display.stat
     if stat is None:
@@ -312,7 +322,14 @@ def compute_stat(
     if stat.group_by is None:
         return [_stat_value(stat.label, None, values, stat.aggregate, spec, locale)]
     groups = _column(frame, stat.group_by)
-    keys = groups.astype("str").where(groups.notna(), None)
+    if _groups_by_currency(stat, spec):
+        keys = currency_codes(groups)
+    else:
+        keys = groups.astype("str").where(groups.notna(), None)
+    if _is_money_stat(stat, spec):
+        values = minor_unit_amounts(values)
+        kept = keys.notna() & values.notna()
+        values, keys = values[kept], keys[kept]
     figures = [
         _stat_value(stat.label, key, values[keys == key], stat.aggregate, spec, locale)
         for key in sorted(keys.dropna().unique())
@@ -322,6 +339,29 @@ def compute_stat(
             _stat_value(stat.label, None, values[keys.isna()], stat.aggregate, spec, locale)
         )
     return figures
+
+
+def stat_left_out_note(frame: pd.DataFrame, display: DisplaySpec) -> str:
+    """'2 rows left out: no valid currency code or whole amount' for a money stat, else ''."""
+    stat = display.stat
+    if stat is None or not _is_money_stat(stat, display.field_named(stat.field)):
+        return ""
+    values = _column(frame, stat.field)
+    currencies = currency_codes(_column(frame, stat.group_by or ""))
+    usable = minor_unit_amounts(values).notna() & currencies.notna()
+    count = int((values.notna() & ~usable).sum())
+    if not count:
+        return ""
+    rows = "1 row" if count == 1 else f"{count:,} rows"
+    return f"{rows} left out: no valid currency code or whole amount"
+
+
+def _is_money_stat(stat: StatSpec, spec: FieldSpec | None) -> bool:
+    return _groups_by_currency(stat, spec) and stat.aggregate != "count"
+
+
+def _groups_by_currency(stat: StatSpec, spec: FieldSpec | None) -> bool:
+    return spec is not None and spec.format == "currency" and stat.group_by == spec.currency_field
 
 
 def _stat_value(
@@ -352,8 +392,16 @@ def _aggregate(values: pd.Series, aggregate: str) -> int | float | None:
     if numbers.empty:
         return 0 if aggregate == "sum" else None
     whole = pd.api.types.is_integer_dtype(numbers.dtype)
-    if aggregate == "avg" and whole:
-        mean = Decimal(int(numbers.astype("int64").sum())) / len(numbers)
+    if whole and aggregate in ("sum", "avg"):
+        # Python integers when an int64 sum could wrap: money stays exact.
+        total = (
+            int(numbers.astype("int64").sum())
+            if exact_in_int64(numbers)
+            else sum(int(number) for number in numbers)
+        )
+        if aggregate == "sum":
+            return total
+        mean = Decimal(total) / len(numbers)
         return int(mean.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
     result = numbers.mean() if aggregate == "avg" else getattr(numbers, aggregate)()
     return int(result) if whole and aggregate != "avg" else float(result)

@@ -13,6 +13,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from lib.widgets.bounded_json import (
+    MAX_TEXT_CHARS,
+    JsonLimitError,
+    load_bounded_json,
+    value_limit_problems,
+)
 from lib.widgets.schema import WidgetDefinition, allowed_keys, format_path
 
 _TYPE_MESSAGES = {
@@ -69,7 +75,13 @@ def load_widget_file(path: str | Path) -> WidgetDefinition:
     """Read and validate one widget file; raise WidgetDefinitionError with every problem."""
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as stream:
+            # One byte past the limit is enough to know the file is too large.
+            raw = stream.read(MAX_TEXT_CHARS + 1)
+        if len(raw) > MAX_TEXT_CHARS:
+            message = f"file too large: more than {MAX_TEXT_CHARS:,} bytes"
+            raise WidgetDefinitionError(file, [Problem("", message)])
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise WidgetDefinitionError(
             file, [Problem("", "cannot read file: not UTF-8 text")]
@@ -81,9 +93,12 @@ def load_widget_file(path: str | Path) -> WidgetDefinition:
 
 
 def parse_widget_text(text: str, file: str = "<widget>") -> WidgetDefinition:
-    """Validate widget JSON text; `file` names it in the error."""
+    """Validate widget JSON text; `file` names it in the error.
+
+    Size, nesting and numbers are bounded before anything is converted (see bounded_json).
+    """
     try:
-        data = json.loads(
+        data = load_bounded_json(
             text, object_pairs_hook=_refuse_duplicate_keys, parse_constant=_refuse_constant
         )
     except json.JSONDecodeError as exc:
@@ -91,6 +106,8 @@ def parse_widget_text(text: str, file: str = "<widget>") -> WidgetDefinition:
         raise WidgetDefinitionError(file, [Problem("", message)]) from None
     except _JsonContentError as exc:
         raise WidgetDefinitionError(file, [Problem("", f"invalid JSON: {exc}")]) from None
+    except JsonLimitError as exc:
+        raise WidgetDefinitionError(file, _limit_problems(exc.problems)) from None
     return parse_widget_data(data, file)
 
 
@@ -98,6 +115,9 @@ def parse_widget_data(data: Any, file: str = "<widget>") -> WidgetDefinition:
     """Validate already-parsed widget JSON; `file` names it in the error."""
     if not isinstance(data, dict):
         raise WidgetDefinitionError(file, [Problem("", "expected a JSON object at the top level")])
+    beyond_limits = value_limit_problems(data)
+    if beyond_limits:
+        raise WidgetDefinitionError(file, _limit_problems(beyond_limits))
     try:
         return WidgetDefinition.model_validate(data)
     except ValidationError as exc:
@@ -134,6 +154,10 @@ def problems_from_validation(error: ValidationError) -> list[Problem]:
         else:
             problems.append(Problem(format_path(location), _message(item, location)))
     return problems
+
+
+def _limit_problems(problems: list[tuple[tuple[str | int, ...], str]]) -> list[Problem]:
+    return [Problem(format_path(location), message) for location, message in problems]
 
 
 def _message(item: Any, location: tuple[str | int, ...]) -> str:

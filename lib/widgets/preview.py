@@ -9,7 +9,7 @@ import pandas as pd
 from lib.accounts import StripeAccount, demo_account, settings_account, stripe_adapter_for
 from lib.config import Settings
 from lib.widgets.fetch import fetch_source
-from lib.widgets.formatting import compute_stat, format_rows
+from lib.widgets.formatting import compute_stat, format_rows, stat_left_out_note
 from lib.widgets.schema import WidgetDefinition
 from lib.widgets.transform import apply_transform
 
@@ -43,6 +43,9 @@ def preview_text(
         f"{figure.label}{f' {figure.group.upper()}' if figure.group else ''}: {figure.text}"
         for figure in compute_stat(frame, display)
     ]
+    note = stat_left_out_note(frame, display)
+    if note:
+        lines.append(note)
     if display.view == "stat":
         return "\n".join(lines)
     if frame.empty:

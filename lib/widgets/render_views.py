@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.money import api_exponent, format_money
-from lib.widgets.formatting import badge_colors, compute_stat, format_rows
+from lib.widgets.formatting import badge_colors, compute_stat, format_rows, stat_left_out_note
 from lib.widgets.schema import DisplaySpec, FieldSpec
 from lib.widgets.table import is_date, table_values
 
@@ -191,6 +191,9 @@ def render_card(
 def render_stat(frame: pd.DataFrame, display: DisplaySpec) -> None:
     """One metric per group (per currency for money): never a total across currencies."""
     figures = compute_stat(frame, display)
+    note = stat_left_out_note(frame, display)
+    if note:
+        st.caption(note)
     if not figures:
         return
     grouped = figures[0].group is not None

@@ -81,6 +81,8 @@ _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _PATH_SEGMENT = re.compile(r"[A-Za-z0-9_$-]+")
 _TIME_TOKEN = re.compile(r"@(now|today)(?:-(\d{1,6})([mhd]))?")
 _TIME_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
+# How far back a time token may reach; further would leave the range datetimes can hold.
+MAX_TIME_TOKEN_DAYS = 36_500
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 
 
@@ -178,11 +180,22 @@ def _style_class(value: str) -> None:
 def _time_tokens(value: Any) -> None:
     values = value if isinstance(value, list) else [value]
     for item in values:
-        if is_time_token_like(item) and not _TIME_TOKEN.fullmatch(item):
+        if not is_time_token_like(item):
+            continue
+        match = _TIME_TOKEN.fullmatch(item)
+        if match is None:
             _fail(
                 "time_token",
-                f"invalid time token {item!r}; use @now, @today, or @now-<number><m|h|d> "
+                f"invalid time token {item[:40]!r}; use @now, @today, or @now-<number><m|h|d> "
                 "such as @now-24h, @now-7d, @now-30m",
+            )
+        if match.group(2) and int(match.group(2)) * _TIME_UNITS[match.group(3)] > timedelta(
+            days=MAX_TIME_TOKEN_DAYS
+        ):
+            _fail(
+                "time_token",
+                f"time token {item!r} reaches back more than {MAX_TIME_TOKEN_DAYS:,} days "
+                "(100 years); use a smaller number",
             )
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from lib.money import api_exponent
+from lib.money import api_exponent, currency_codes, minor_unit_amounts
 from lib.widgets.formatting import to_utc_timestamps
 from lib.widgets.schema import DisplaySpec, FieldSpec
 
@@ -17,7 +17,7 @@ DATE_FORMATS = ("relative-time", "short-date", "datetime")
 class MoneyColumn:
     key: str
     currencies: pd.Series
-    """Lower-case ISO code per row; the renderer formats each currency's rows on their own."""
+    """Lower-case ISO code per row ("" when missing or malformed); each is formatted on its own."""
 
 
 def is_money(spec: FieldSpec) -> bool:
@@ -34,22 +34,27 @@ def table_values(
     """One column per field (keyed by field key) whose values sort the way people expect.
 
     Money becomes major units (so ¥1,000 sorts above $10.00 within a currency and every row can
-    be written in its own currency by the renderer); dates become UTC datetimes.
+    be written in its own currency by the renderer); a row without a valid currency code or a
+    whole minor-unit amount has no value (shown empty, sorted last). Dates become UTC datetimes.
     """
     columns: dict[str, pd.Series] = {}
     money: list[MoneyColumn] = []
     for spec in display.fields:
-        values = (
-            frame[spec.key] if spec.key in frame.columns else pd.Series(None, index=frame.index)
-        )
+        values = _column(frame, spec.key)
         if is_money(spec):
-            currencies = frame.get(spec.currency_field, pd.Series("", index=frame.index))
-            currencies = currencies.fillna("").astype("str").str.lower()
-            divisor = currencies.map(lambda code: 10 ** api_exponent(code) if code else 1)
-            columns[spec.key] = pd.to_numeric(values, errors="coerce") / divisor
-            money.append(MoneyColumn(spec.key, currencies))
+            codes = currency_codes(_column(frame, spec.currency_field))
+            exponents = {code: api_exponent(code) for code in codes.dropna().unique()}
+            divisor = 10.0 ** codes.map(exponents).astype("float64")
+            columns[spec.key] = minor_unit_amounts(values).astype("float64") / divisor
+            money.append(MoneyColumn(spec.key, codes.fillna("").astype("str")))
         elif is_date(spec):
             columns[spec.key] = to_utc_timestamps(values)
         else:
             columns[spec.key] = values
     return pd.DataFrame(columns, index=frame.index), money
+
+
+def _column(frame: pd.DataFrame, key: str) -> pd.Series:
+    if key in frame.columns:
+        return frame[key]
+    return pd.Series(None, index=frame.index, dtype=object)
