@@ -18,6 +18,7 @@ from babel.numbers import get_decimal_symbol, get_group_symbol
 
 from lib.money import format_money, format_money_series, group_digit_series
 from lib.widgets.conditions import value_kinds
+from lib.widgets.intervals import format_interval_series
 from lib.widgets.schema import BadgeColor, DisplaySpec, FieldSpec
 
 MONTH_ABBREVIATIONS = (
@@ -264,6 +265,8 @@ def _format_column(
         return format_percent_series(values, locale)
     if chosen == "number":
         return format_number_series(values, locale)
+    if chosen == "interval":
+        return format_interval_series(values, _column(frame, spec.count_field))
     return _plain_text(values)
 
 
