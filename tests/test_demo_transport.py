@@ -263,6 +263,22 @@ def test_retrieve_each_resource_by_id(client: httpx.Client, account: DemoAccount
     assert ok(client.get("/account"))["business_profile"]["name"] == "Demo Coffee Co."
 
 
+def test_the_prices_subscriptions_use_are_listed_once_and_retrievable(
+    client: httpx.Client, account: DemoAccount
+) -> None:
+    used = {
+        item["price"]["id"]: item["price"]
+        for s in account.subscriptions
+        for item in s["items"]["data"]
+    }
+
+    listed = page_forward(client, "/prices", **{"expand[]": "data.tiers"})
+
+    assert sorted(price["id"] for price in listed) == sorted(used)
+    some = next(iter(used.values()))
+    assert ok(client.get(f"/prices/{some['id']}", params={"expand[]": "tiers"})) == some
+
+
 def test_unknown_id_is_stripes_404_json(client: httpx.Client) -> None:
     response = client.get("/charges/ch_x")
     assert response.status_code == 404

@@ -212,3 +212,117 @@ def test_metrics_read_the_mirrored_subscriptions(engine: Engine) -> None:
 
     assert sorted(f.id for f in loaded) == sorted(f.id for f in FACTS)
     assert subscription_metrics(loaded, NOW) == subscription_metrics(FACTS, NOW)
+
+
+def priced(sub_id: str, *items: dict[str, Any], status: str = "active") -> dict[str, Any]:
+    """An active monthly USD subscription started 100 days ago, billed for `items`."""
+    obj = subscription(sub_id, status=status, amount=0, started=100)
+    obj["items"]["data"] = list(items)
+    return obj
+
+
+def item(quantity: int | None = 1, **price: Any) -> dict[str, Any]:
+    recurring = {"interval": "month", "interval_count": 1, "usage_type": "licensed"}
+    recurring.update(price.pop("recurring", {}))
+    return {
+        "quantity": quantity,
+        "price": {"billing_scheme": "per_unit", **price, "recurring": recurring},
+    }
+
+
+TIERS = [
+    {"up_to": 5, "unit_amount": 1000, "flat_amount": None},
+    {"up_to": None, "unit_amount": 800, "flat_amount": 500},
+]
+
+
+def test_an_item_with_quantity_zero_brings_nothing() -> None:
+    # 0 x $24.00 = 0 (a missing quantity, as on old objects, is one unit: 2400).
+    facts = subscription_facts(priced("sub_q0", item(0, unit_amount=2400)))
+    assert monthly_amount(facts) == 0
+    assert monthly_amount(subscription_facts(priced("sub_q", item(None, unit_amount=2400)))) == (
+        2400
+    )
+
+
+def test_metered_prices_are_left_out_as_stripe_does() -> None:
+    # $24.00 licensed + 5 cents per metered unit: only the licensed 2400 is recurring revenue.
+    facts = subscription_facts(
+        priced(
+            "sub_metered",
+            item(1, unit_amount=2400),
+            item(None, unit_amount=5, recurring={"usage_type": "metered"}),
+        )
+    )
+    assert monthly_amount(facts) == 2400
+    assert facts.unreadable_items == 0
+
+
+def test_a_volume_tiered_price_bills_every_unit_at_the_tier_reached() -> None:
+    # 7 seats reach the open tier: 7 x 800 + 500 flat = 6100.
+    price = {"billing_scheme": "tiered", "tiers_mode": "volume", "unit_amount": None}
+    facts = subscription_facts(priced("sub_volume", item(7, **price, tiers=TIERS)))
+    assert monthly_amount(facts) == 6100
+    # 5 seats stay in the first tier: 5 x 1000 = 5000.
+    facts = subscription_facts(priced("sub_volume5", item(5, **price, tiers=TIERS)))
+    assert monthly_amount(facts) == 5000
+
+
+def test_a_graduated_tiered_price_bills_each_tier_for_its_own_units() -> None:
+    # 7 seats: 5 x 1000 + (2 x 800 + 500 flat) = 5000 + 2100 = 7100.
+    price = {"billing_scheme": "tiered", "tiers_mode": "graduated", "unit_amount": None}
+    facts = subscription_facts(priced("sub_graduated", item(7, **price, tiers=TIERS)))
+    assert monthly_amount(facts) == 7100
+    # A flat fee in the first tier is billed even for 0 units: decimal tiers, exact sum.
+    # 0 units: 1999.5 flat = 1999 1/2; 3 units: 1999.5 + 3 x 0.25 = 2000 1/4.
+    fee_tiers = [
+        {"up_to": 10, "unit_amount_decimal": "0.25", "flat_amount_decimal": "1999.5"},
+        {"up_to": None, "unit_amount": 100},
+    ]
+    for quantity, expected in ((0, Fraction(3999, 2)), (3, Fraction(8001, 4))):
+        facts = subscription_facts(priced("sub_fee", item(quantity, **price, tiers=fee_tiers)))
+        assert monthly_amount(facts) == expected
+
+
+def test_a_price_with_only_a_decimal_unit_amount_counts_exactly() -> None:
+    # unit_amount_decimal "1999.5" x 2 = 3999 a month.
+    facts = subscription_facts(
+        priced("sub_decimal", item(2, unit_amount=None, unit_amount_decimal="1999.5"))
+    )
+    assert monthly_amount(facts) == 3999
+    # 3 x 0.25 a year = 0.75 / 12 = 1/16 of a minor unit a month, kept exact.
+    yearly = item(3, unit_amount=None, unit_amount_decimal="0.25", recurring={"interval": "year"})
+    assert monthly_amount(subscription_facts(priced("sub_tiny", yearly))) == Fraction(1, 16)
+
+
+def test_a_quantity_transform_bills_per_package() -> None:
+    # 25 units in packages of 10, rounded up: 3 x 500 = 1500; rounded down: 2 x 500 = 1000.
+    for rounding, expected in (("up", 1500), ("down", 1000)):
+        transform = {"divide_by": 10, "round": rounding}
+        facts = subscription_facts(
+            priced("sub_pack", item(25, unit_amount=500, transform_quantity=transform))
+        )
+        assert monthly_amount(facts) == expected
+
+
+def test_mrr_sums_the_four_cases_and_says_what_it_could_not_price() -> None:
+    tiered = {"billing_scheme": "tiered", "tiers_mode": "volume", "unit_amount": None}
+    subscriptions = [
+        priced("sub_q0", item(0, unit_amount=2400)),  # 0
+        priced(
+            "sub_metered",
+            item(1, unit_amount=2400),
+            item(None, unit_amount=5, recurring={"usage_type": "metered"}),
+        ),  # 2400
+        priced("sub_volume", item(7, **tiered, tiers=TIERS)),  # 6100
+        priced("sub_decimal", item(2, unit_amount=None, unit_amount_decimal="1999.5")),  # 3999
+        # Listed without its tiers, and a decimal that is not a number: both left out, and said.
+        priced("sub_no_tiers", item(3, **tiered)),
+        priced("sub_odd", item(1, unit_amount=None, unit_amount_decimal="1/3")),
+    ]
+    facts = [subscription_facts(obj) for obj in subscriptions]
+
+    # 0 + 2400 + 6100 + 3999 = 12499.
+    assert mrr_by_currency(facts) == {"usd": 12_499}
+    notes = mrr_trend(facts, NOW).notes
+    assert notes[0].startswith("2 subscription(s) have items whose price could not be read")

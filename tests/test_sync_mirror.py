@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from lib.demo import DEMO_API_KEY, DemoAccount, DemoStripeTransport
+from lib.finance import load_subscriptions, monthly_amount
 from lib.providers.http import RetryPolicy
 from lib.providers.stripe import StripeAdapter
 from lib.providers.types import ProviderCredentials
@@ -526,3 +527,56 @@ def test_a_sync_applies_the_events_stored_since_the_last_one(
 
     assert report.events is not None and report.events.applied == 1
     assert stored_charge(engine, "ch_000003").refunded
+
+
+def tiered_subscription(quantity: int) -> dict[str, Any]:
+    """sub_0009: seats at a volume-tiered price, 1-5 at $10.00, 6+ at $8.00 plus $5.00 flat."""
+    price = {
+        "id": "price_seats",
+        "object": "price",
+        "created": T0 - 1_000,
+        "currency": "usd",
+        "billing_scheme": "tiered",
+        "tiers_mode": "volume",
+        "unit_amount": None,
+        "unit_amount_decimal": None,
+        "recurring": {"interval": "month", "interval_count": 1, "usage_type": "licensed"},
+        "tiers": [
+            {"up_to": 5, "unit_amount": 1000, "flat_amount": None},
+            {"up_to": None, "unit_amount": 800, "flat_amount": 500},
+        ],
+    }
+    sub = subscription(9, status="active", created=T0 + 20)
+    sub["items"]["data"] = [{"id": "si_9", "quantity": quantity, "price": price}]
+    return sub
+
+
+def test_tiered_prices_are_fetched_once_with_their_tiers_and_kept_through_events(
+    engine: Engine, stripe: FakeStripe, server: LoopbackServer, adapter: StripeAdapter
+) -> None:
+    stripe.add("subscriptions", tiered_subscription(quantity=7))
+    server.on("/v1/prices/price_seats", stripe._answer)
+
+    sync_account(engine, ACCOUNT, adapter, CREDENTIALS, clock=lambda: T0 + 1_000)
+
+    # Stripe cannot expand tiers from a subscription list (five levels deep): one retrieve.
+    [retrieve] = stripe.server.requests_to("/v1/prices/price_seats")
+    assert retrieve.query == [("expand[]", "tiers")]
+    [facts] = load_subscriptions(engine, ACCOUNT)
+    assert monthly_amount(facts) == 6100  # 7 seats in the open tier: 7 x 800 + 500
+
+    # An update event never carries tiers: the stored copy keeps them.
+    updated = tiered_subscription(quantity=8)
+    del updated["items"]["data"][0]["price"]["tiers"]
+    store_event(engine, "evt_seats", "customer.subscription.updated", T0 + 2_000, updated)
+    apply_stored_events(engine, ACCOUNT)
+
+    [facts] = load_subscriptions(engine, ACCOUNT)
+    assert monthly_amount(facts) == 6900  # 8 x 800 + 500
+
+    # Nor does a later listing: the price is not fetched again.
+    stripe.objects["subscriptions"] = [tiered_subscription(quantity=8)]
+    sync_account(engine, ACCOUNT, adapter, CREDENTIALS, clock=lambda: T0 + 3_000)
+    [facts] = load_subscriptions(engine, ACCOUNT)
+    assert monthly_amount(facts) == 6900
+    assert len(stripe.server.requests_to("/v1/prices/price_seats")) == 1

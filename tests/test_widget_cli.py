@@ -46,7 +46,7 @@ def test_invalid_file_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
     assert result.stdout.splitlines() == [
         f"{tmp_path}/bad.json: display.view: unknown view 'grid'; allowed: list, table, card, stat",
         f"{tmp_path}/bad.json: display.fields[2].format: unknown format 'curency'; "
-        "allowed: currency, relative-time, short-date, datetime, percent, number",
+        "allowed: currency, relative-time, short-date, datetime, percent, number, interval",
         f"{tmp_path}/broken.json: invalid JSON at line 4 column 3: Expecting ',' delimiter",
         "ok   widgets/stripe-payments.json",
         "3 checked, 2 invalid",

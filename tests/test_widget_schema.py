@@ -85,7 +85,7 @@ def _edit(change: Any) -> dict[str, Any]:
     return definition
 
 
-ALLOWED_FIELD_KEYS = "key, label, type, format, currencyField, style, linkText, icons"
+ALLOWED_FIELD_KEYS = "key, label, type, format, currencyField, countField, style, linkText, icons"
 CASES: list[tuple[str, Any, str]] = [
     (
         "unknown key",
@@ -119,7 +119,7 @@ CASES: list[tuple[str, Any, str]] = [
         "unknown format",
         lambda d: d["display"]["fields"][2].update(format="curency"),
         "display.fields[2].format: unknown format 'curency'; "
-        "allowed: currency, relative-time, short-date, datetime, percent, number",
+        "allowed: currency, relative-time, short-date, datetime, percent, number, interval",
     ),
     (
         "unknown provider",
@@ -286,7 +286,7 @@ def test_every_problem_is_listed_one_per_line(tmp_path: Path) -> None:
         "provider: required field missing",
         "display.view: unknown view 'grid'; allowed: list, table, card, stat",
         "display.fields[2].format: unknown format 'curency'; "
-        "allowed: currency, relative-time, short-date, datetime, percent, number",
+        "allowed: currency, relative-time, short-date, datetime, percent, number, interval",
     ]
 
 

@@ -18,6 +18,7 @@ import httpx
 
 from lib.config import STRIPE_API_VERSION
 from lib.demo.data import DAY, DemoAccount, StripeObject, build_demo_account
+from lib.demo.data.seeded import newest_first
 from lib.demo.listing import (
     Predicate,
     QueryValue,
@@ -147,9 +148,40 @@ def _refuse_leftovers(query: dict[str, QueryValue]) -> None:
         raise unknown_parameter(next(iter(query)))
 
 
+def subscription_prices(subscriptions: tuple[StripeObject, ...]) -> tuple[StripeObject, ...]:
+    """The prices `subscriptions` use, once each, newest first (as `/v1/prices` lists them)."""
+    prices: dict[str, StripeObject] = {}
+    for subscription in subscriptions:
+        for item in subscription["items"]["data"]:
+            price = item.get("price")
+            if isinstance(price, dict) and isinstance(price.get("created"), int):
+                prices.setdefault(price["id"], price)
+    return newest_first(list(prices.values()))
+
+
+def _as_listed(resource: str, obj: StripeObject, fields: frozenset[str]) -> StripeObject:
+    """`obj` without the fields Stripe sends only on request: a price's `tiers` unless expanded,
+    and always on a subscription's item prices (five levels deep: Stripe cannot expand them)."""
+    if resource == "prices" and "tiers" in obj and "tiers" not in fields:
+        return {key: value for key, value in obj.items() if key != "tiers"}
+    if resource != "subscriptions":
+        return obj
+    items = obj["items"]["data"]
+    if not any("tiers" in (item.get("price") or {}) for item in items):
+        return obj
+    listed = [
+        {**item, "price": {k: v for k, v in item["price"].items() if k != "tiers"}}
+        if "tiers" in (item.get("price") or {})
+        else item
+        for item in items
+    ]
+    return {**obj, "items": {**obj["items"], "data": listed}}
+
+
 class DemoStripeTransport(httpx.BaseTransport):
-    """Answers GET requests for Stripe's charges, customers, subscriptions, refunds, events and
-    account from a `DemoAccount`, as Stripe would: auth, list paging, filters, expand, errors.
+    """Answers GET requests for Stripe's charges, customers, subscriptions, prices, refunds,
+    events and account from a `DemoAccount`, as Stripe would: auth, list paging, filters, expand,
+    errors.
 
     Objects appear once `clock()` has reached their `created`, so the live tail shows up as
     time passes; events older than 30 days disappear, as on Stripe.
@@ -184,6 +216,12 @@ class DemoStripeTransport(httpx.BaseTransport):
                 self.account.subscriptions,
                 filters={"customer": _field_equals("customer"), "status": _subscription_status},
                 expandable=frozenset({"customer"}),
+            ),
+            _Resource(
+                "prices",
+                "price",
+                subscription_prices(self.account.subscriptions),
+                expandable=frozenset({"tiers"}),
             ),
             _Resource(
                 "refunds",
@@ -305,7 +343,10 @@ class DemoStripeTransport(httpx.BaseTransport):
         page = paginate(matching, limit, **cursors)
         return {
             "object": "list",
-            "data": [self._expand(obj, fields, now) for obj in page.data],
+            "data": [
+                _as_listed(resource.path, self._expand(obj, fields, now), fields)
+                for obj in page.data
+            ],
             "has_more": page.has_more,
             "url": f"/v1/{resource.path}",
         }
@@ -324,4 +365,4 @@ class DemoStripeTransport(httpx.BaseTransport):
         obj = resource.find(object_id, now)
         if obj is None:
             raise no_such(resource.object_name, object_id, param="id", status=404)
-        return self._expand(obj, fields, now)
+        return _as_listed(resource.path, self._expand(obj, fields, now), fields)

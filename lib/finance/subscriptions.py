@@ -1,10 +1,11 @@
 """Subscription metrics as Stripe Billing defines them: MRR, new and churned MRR, churn rate.
 
-MRR sums active and past_due subscriptions, each normalised to a month: a yearly price / 12, a
-weekly one * 52 / 12, a daily one * 365 / 12, a monthly one / 1, each divided by
-`interval_count`, times the quantity, less coupons that last `forever` (percent off, or an
-amount off per billing period normalised the same way). Trialing and canceled subscriptions do
-not count. Sums are exact fractions of a minor unit, rounded half-to-even once per currency.
+MRR sums active and past_due subscriptions, each normalised to a month: what each item bills per
+period (`lib.finance.prices`: unit amount times quantity, or its tiers for the quantity; metered
+items left out) divided by the period in months (a year is 12, a week 12/52, a day 12/365, times
+`interval_count`), less coupons that last `forever` (percent off, or an amount off per billing
+period normalised the same way). Trialing and canceled subscriptions do not count. Sums are exact
+fractions of a minor unit, rounded half-to-even once per currency.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from lib.finance.prices import ItemCharge, UnreadablePrice, item_charge
 from lib.store.tables import mirror_objects
 
 MRR_STATUSES = frozenset({"active", "past_due"})
@@ -41,16 +43,6 @@ HISTORY_NOTES = (
 
 
 @dataclass(frozen=True)
-class PriceLine:
-    """One subscription item: its price per billing period and how many."""
-
-    unit_amount: int
-    quantity: int
-    interval: str
-    interval_count: int
-
-
-@dataclass(frozen=True)
 class Coupon:
     """A discount that lasts `forever` (others end, so they do not reduce recurring revenue)."""
 
@@ -69,8 +61,10 @@ class SubscriptionFacts:
     start: int
     trial_end: int | None
     ended_at: int | None
-    lines: tuple[PriceLine, ...]
+    lines: tuple[ItemCharge, ...]
     coupons: tuple[Coupon, ...] = ()
+    unreadable_items: int = 0
+    """Items whose price could not be read (e.g. tiers not synced): they count as nothing."""
 
     @property
     def paying_from(self) -> int:
@@ -95,21 +89,16 @@ class SubscriptionFacts:
 
 def subscription_facts(subscription: dict[str, Any]) -> SubscriptionFacts:
     """The facts of a Stripe subscription object (API 2024-06-20: `items`, `discount`)."""
-    lines = []
+    lines: list[ItemCharge] = []
+    unreadable = 0
     for item in (subscription.get("items") or {}).get("data") or []:
-        price = item.get("price") or item.get("plan") or {}
-        recurring = price.get("recurring") or price
-        amount = price.get("unit_amount", price.get("amount"))
-        if amount is None or recurring.get("interval") not in _MONTHS_PER_INTERVAL:
+        try:
+            charge = item_charge(item)
+        except UnreadablePrice:
+            unreadable += 1
             continue
-        lines.append(
-            PriceLine(
-                unit_amount=int(amount),
-                quantity=int(item.get("quantity") or 1),
-                interval=recurring["interval"],
-                interval_count=int(recurring.get("interval_count") or 1),
-            )
-        )
+        if charge is not None:
+            lines.append(charge)
     ended = subscription.get("ended_at")
     if ended is None and subscription.get("status") == "canceled":
         ended = subscription.get("canceled_at")
@@ -122,6 +111,7 @@ def subscription_facts(subscription: dict[str, Any]) -> SubscriptionFacts:
         ended_at=ended,
         lines=tuple(lines),
         coupons=tuple(_forever_coupons(subscription)),
+        unreadable_items=unreadable,
     )
 
 
@@ -147,8 +137,7 @@ def monthly_amount(facts: SubscriptionFacts) -> Fraction:
         return Fraction(0)
     total = sum(
         (
-            Fraction(line.unit_amount * line.quantity)
-            / (_MONTHS_PER_INTERVAL[line.interval] * line.interval_count)
+            line.amount / (_MONTHS_PER_INTERVAL[line.interval] * line.interval_count)
             for line in facts.lines
         ),
         Fraction(0),
@@ -262,6 +251,13 @@ def mrr_trend(
     notes = list(HISTORY_NOTES)
     if not history_complete:
         notes.insert(0, "The subscription history is not fully synced yet: MRR may be too low.")
+    unpriced = sum(f.unreadable_items > 0 for f in facts if f.status in MRR_STATUSES)
+    if unpriced:
+        notes.insert(
+            0,
+            f"{unpriced} subscription(s) have items whose price could not be read (for example "
+            "tiered prices whose tiers are not in the mirror): MRR leaves those items out.",
+        )
     if facts:
         oldest = min(f.start for f in facts)
         if points and oldest > points[0][1]:

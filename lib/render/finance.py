@@ -90,12 +90,17 @@ CHARGES_DISPLAY = DisplaySpec.model_validate(
     }
 )
 MRR_DEFINITION = """
-**MRR** (monthly recurring revenue) sums the subscriptions that are *active* or *past due*,
-each normalised to one month: a yearly price ÷ 12, a weekly price × 52 ÷ 12, a daily price
-× 365 ÷ 12, a monthly price as is, each divided by its `interval_count` (billed every 2 weeks:
-× 52 ÷ 12 ÷ 2), times the quantity. Coupons that last *forever* reduce it (percent off, or an
-amount off per billing period normalised the same way); coupons that end do not. Trialing and
-canceled subscriptions do not count. Each currency is summed on its own, never converted.
+**MRR** (monthly recurring revenue) sums the subscriptions that are *active* or *past due*.
+Each item counts what it bills per period: its unit price times its quantity (quantity 0 brings
+nothing; a price in fractions of a cent counts exactly), or for a *tiered* price its tiers for
+that quantity (*volume*: every unit at the tier the quantity reaches; *graduated*: each tier's
+units at that tier's price; plus the flat fee of each tier reached). *Metered* (usage-based)
+prices are left out, as in Stripe's own MRR. Each amount is normalised to one month: a yearly
+price ÷ 12, a weekly price × 52 ÷ 12, a daily price × 365 ÷ 12, a monthly price as is, each
+divided by its `interval_count` (billed every 2 weeks: × 52 ÷ 12 ÷ 2). Coupons that last
+*forever* reduce it (percent off, or an amount off per billing period normalised the same way);
+coupons that end do not. Trialing and canceled subscriptions do not count. Each currency is
+summed on its own, never converted.
 
 **New MRR (30 days)**: subscriptions that started counting in the last 30 days (their trial
 ended, or they started without one). **Churned MRR (30 days)**: subscriptions that ended in the

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from lib.providers.stripe import MAX_PAGE_SIZE, StripeAdapter
 from lib.providers.types import ApiError, ErrorCode, ProviderCredentials
 from lib.sync.events import EventsApplied, apply_stored_events
+from lib.sync.price_tiers import fill_price_tiers
 from lib.sync.state import open_run, read_states, record_error, record_page, restart_run
 from lib.sync.store import Resource, refresh_planner_statistics, write_objects
 
@@ -129,6 +130,8 @@ def sync_account(
                 events=apply_stored_events(engine, account_key),
             )
     events = apply_stored_events(engine, account_key)
+    if "subscriptions" in resources:
+        counters.requests += fill_price_tiers(engine, account_key, adapter, credentials)
     if counters.objects >= STATISTICS_AFTER_OBJECTS:
         refresh_planner_statistics(engine)
     return report("complete", events=events)

@@ -22,6 +22,7 @@ from lib.store.tables import (
     mirror_subscriptions,
 )
 from lib.store.upsert import dialect_insert
+from lib.sync.price_tiers import with_known_tiers
 from lib.sync.records import (
     CustomerContact,
     StripeObject,
@@ -92,6 +93,7 @@ def write_objects(
     elif resource == "refunds":
         _upsert(connection, table, account_key, [refund_row(obj) for obj in fresh], state_at)
     else:
+        fresh = with_known_tiers(connection, account_key, fresh)
         rows = [subscription_row(obj) for obj in fresh]
         _upsert(connection, table, account_key, rows, state_at)
     _upsert_raw(connection, account_key, OBJECT_TYPES[resource], fresh, state_at)

@@ -25,6 +25,7 @@ from lib.money import (
     minor_unit_amounts,
 )
 from lib.widgets.conditions import value_kinds
+from lib.widgets.intervals import format_interval_series
 from lib.widgets.schema import BadgeColor, DisplaySpec, FieldSpec, StatSpec
 
 MONTH_ABBREVIATIONS = (
@@ -271,6 +272,8 @@ def _format_column(
         return format_percent_series(values, locale)
     if chosen == "number":
         return format_number_series(values, locale)
+    if chosen == "interval":
+        return format_interval_series(values, _column(frame, spec.count_field))
     return _plain_text(values)
 
 

@@ -43,7 +43,9 @@ FilterOperator = Literal["==", "!=", ">", "<", ">=", "<=", "contains", "in", "st
 SortDirection = Literal["asc", "desc"]
 ViewKind = Literal["list", "table", "card", "stat"]
 FieldType = Literal["text", "number", "date", "badge", "link", "icon"]
-FieldFormat = Literal["currency", "relative-time", "short-date", "datetime", "percent", "number"]
+FieldFormat = Literal[
+    "currency", "relative-time", "short-date", "datetime", "percent", "number", "interval"
+]
 Aggregate = Literal["sum", "count", "avg", "min", "max"]
 SubscriptionAction = Literal["filter", "highlight", "refresh"]
 BadgeColor = Literal["green", "red", "orange", "blue", "violet", "gray"]
@@ -384,6 +386,8 @@ class FieldSpec(WidgetSpecModel):
     format: Annotated[FieldFormat, _one_of("format", get_args(FieldFormat))] | None = None
     currency_field: Text = "currency"
     """The row field holding the ISO currency code, for the currency format."""
+    count_field: Text = "interval_count"
+    """The row field holding how many intervals a period spans, for the interval format."""
     style: list[StyleRule] = Field(default_factory=list)
     link_text: str | None = None
     icons: dict[str, str] = Field(default_factory=dict)
@@ -638,6 +642,8 @@ def _output_key_problems(definition: WidgetDefinition) -> list[tuple[Location, s
         require((*location, "key"), spec.key)
         if spec.format == "currency":
             require((*location, "currencyField"), spec.currency_field, "currency field")
+        if spec.format == "interval":
+            require((*location, "countField"), spec.count_field, "count field")
         for rule_index, rule in enumerate(spec.style):
             for name in rule.parsed_condition.fields:
                 if name not in outputs and name.split(".")[0] not in outputs:

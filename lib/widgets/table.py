@@ -8,6 +8,7 @@ import pandas as pd
 
 from lib.money import api_exponent, currency_codes, minor_unit_amounts
 from lib.widgets.formatting import to_utc_timestamps
+from lib.widgets.intervals import format_interval_series
 from lib.widgets.schema import DisplaySpec, FieldSpec
 
 DATE_FORMATS = ("relative-time", "short-date", "datetime")
@@ -49,6 +50,9 @@ def table_values(
             money.append(MoneyColumn(spec.key, codes.fillna("").astype("str")))
         elif is_date(spec):
             columns[spec.key] = to_utc_timestamps(values)
+        elif spec.format == "interval":
+            counts = frame.get(spec.count_field, pd.Series(None, index=frame.index))
+            columns[spec.key] = format_interval_series(values, counts)
         else:
             columns[spec.key] = values
     return pd.DataFrame(columns, index=frame.index), money

@@ -1,6 +1,11 @@
-"""The demo shop's subscriptions: about fifty, in every status Stripe has, some with coupons."""
+"""The demo shop's subscriptions: about fifty, in every status Stripe has, some with coupons.
+
+A few started and a few were canceled in the last 30 days, so new and churned MRR show.
+"""
 
 from __future__ import annotations
+
+from collections import Counter
 
 from lib.demo.data.customers import Payer
 from lib.demo.data.plans import PLANS, Plan, PriceList, advance, period_containing
@@ -24,6 +29,12 @@ _COUPONS = (  # id, percent_off, amount_off in US cents, duration, duration_in_m
 )
 _TRIAL = 14 * DAY
 _INCOMPLETE_EXPIRY = 23 * HOUR
+# Variants of the first active subscriptions, in order; "new" ones started in the last 30 days.
+_ACTIVE_VARIANTS = ("cancel_at_period_end",) * 2 + ("quantity",) * 3 + ("trial",) * 6 + ("new",) * 3
+_RECENT_CANCELLATIONS = 3
+"""How many of the canceled subscriptions ended in the last 30 days (churn to show)."""
+_RECENT = 28 * DAY
+_FEEDBACK = ("too_expensive", "switched_service", "unused", "low_quality", "other")
 
 
 def generate_subscriptions(generation: Generation, payers: list[Payer]) -> list[StripeObject]:
@@ -38,16 +49,13 @@ def generate_subscriptions(generation: Generation, payers: list[Payer]) -> list[
     candidates = list(payers)
     rng.shuffle(candidates)
     subscriptions: list[StripeObject] = []
-    active_count = 0
+    seen: Counter[str] = Counter()
     for status, plan_index in zip(_SUBSCRIPTION_STATUSES, plan_mix, strict=True):
-        created = _subscription_start(generation, status, PLANS[plan_index])
+        variant = _variant(status, seen[status])
+        seen[status] += 1
+        created = _subscription_start(generation, status, PLANS[plan_index], variant)
         payer = next(p for p in candidates if p.customer["created"] < created - HOUR)
         candidates.remove(payer)
-        variant = None
-        if status == "active":
-            variants = ("cancel_at_period_end",) * 2 + ("quantity",) * 3 + ("trial",) * 6
-            variant = variants[active_count] if active_count < len(variants) else None
-            active_count += 1
         price = prices.price_for(plan_index, payer.market)
         subscription = _subscription_object(
             generation, payer, PLANS[plan_index], price, status, created, variant
@@ -57,8 +65,21 @@ def generate_subscriptions(generation: Generation, payers: list[Payer]) -> list[
     return subscriptions
 
 
-def _subscription_start(generation: Generation, status: str, plan: Plan) -> int:
+def _variant(status: str, index: int) -> str | None:
+    """The story of the `index`-th subscription with `status` (None: a plain one)."""
+    if status == "active" and index < len(_ACTIVE_VARIANTS):
+        return _ACTIVE_VARIANTS[index]
+    if status == "canceled" and index < _RECENT_CANCELLATIONS:
+        return "recent"
+    return None
+
+
+def _subscription_start(
+    generation: Generation, status: str, plan: Plan, variant: str | None
+) -> int:
     rng, anchor = generation.rng, generation.anchor
+    if variant == "new":
+        return anchor - rng.randint(2 * DAY, _RECENT - DAY)
     if status == "trialing":
         return anchor - rng.randint(HOUR, 13 * DAY)
     if status == "incomplete":
@@ -137,12 +158,20 @@ def _subscription_object(
         period = (created, advance(created, plan.interval, plan.interval_count))
         ended_at = created + _INCOMPLETE_EXPIRY if status == "incomplete_expired" else None
     elif status == "canceled":
-        canceled_at = ended_at = rng.randint(created + DAY, anchor - HOUR)
+        earliest = max(created + DAY, anchor - _RECENT) if variant == "recent" else created + DAY
+        canceled_at = ended_at = rng.randint(earliest, anchor - HOUR)
         period = period_containing(billing_anchor, plan, canceled_at)
     else:
         period = period_containing(billing_anchor, plan, anchor)
     if variant == "cancel_at_period_end":
         canceled_at, cancel_at = rng.randint(period[0], anchor), period[1]
+    cancellation = {"comment": None, "feedback": None, "reason": None}
+    if status == "canceled":
+        cancellation = {
+            "comment": None,
+            "feedback": rng.choice(_FEEDBACK),
+            "reason": "cancellation_requested",
+        }
     discount = None
     if rng.random() < 0.2:
         discount = _coupon_discount(generation, subscription_id, payer, created)
@@ -206,6 +235,7 @@ def _subscription_object(
         "cancel_at": cancel_at,
         "cancel_at_period_end": cancel_at is not None,
         "canceled_at": canceled_at,
+        "cancellation_details": cancellation,
         "collection_method": "charge_automatically",
         "created": created,
         "currency": price["currency"],
