@@ -7,6 +7,7 @@ transport, so the code path from widget to HTTP request is the one production us
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -18,6 +19,8 @@ from lib.providers.types import ProviderCredentials
 from lib.store import CredentialsDecryptError, CredentialsStore
 
 AccountSource = Literal["demo", "settings", "connection"]
+_FINGERPRINT = re.compile(r"[0-9a-f]{16}")
+_UNDECRYPTABLE = "undecryptable"
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,9 @@ class StripeAccount:
     base_url: str
     needs_reconnect: bool = False
     problem: str | None = None
+    key_error: bool = False
+    """The encryption key is unusable or not the one the connection was saved with: nothing
+    stored can be read, and no other account is shown instead."""
 
     @property
     def is_demo(self) -> bool:
@@ -70,14 +76,21 @@ def settings_account(settings: Settings) -> StripeAccount | None:
 
 
 def resolve_stripe_account(
-    settings: Settings, user_id: str, store: CredentialsStore | None
+    settings: Settings,
+    user_id: str,
+    store: CredentialsStore | None,
+    *,
+    key_problem: str | None = None,
 ) -> StripeAccount:
     """The user's stored Stripe connection if any, else `STRIPE_SECRET_KEY`, else the demo account.
 
     A stored connection that cannot be decrypted or that Stripe rejected is still returned
     (with `needs_reconnect`) so the pages ask the user to reconnect instead of showing
-    someone else's data.
+    someone else's data. With `key_problem` (the encryption key is unusable) no stored
+    connection can be read, so neither the key's account nor the demo is offered instead.
     """
+    if key_problem is not None:
+        return _broken_connection(settings, user_id, key_problem)
     if store is not None:
         try:
             stored = store.get(user_id, "stripe")
@@ -88,7 +101,7 @@ def resolve_stripe_account(
             name = info.account_name or info.account_id or "Stripe account"
             token = stored.credentials.token()
             return StripeAccount(
-                key=f"connection:{user_id}:{_fingerprint(settings.stripe_api_base + token)}",
+                key=_connection_key(user_id, _fingerprint(settings.stripe_api_base + token)),
                 source="connection",
                 label=f"{name} ({info.mode or 'unknown'} mode)",
                 mode=info.mode,
@@ -100,9 +113,29 @@ def resolve_stripe_account(
     return settings_account(settings) or demo_account()
 
 
+def is_connection_key_of(account_key: str, user_id: str) -> bool:
+    """Whether `account_key` names a copy read through one of `user_id`'s Stripe connections
+    (this one or an earlier one: the key changes with the token)."""
+    prefix = _connection_key(user_id, "")
+    if not account_key.startswith(prefix):
+        return False
+    rest = account_key[len(prefix) :]
+    return rest == _UNDECRYPTABLE or _FINGERPRINT.fullmatch(rest) is not None
+
+
+def connection_key_prefix(user_id: str) -> str:
+    """What every key of `user_id`'s connections starts with (check with `is_connection_key_of`:
+    another user's id may extend this one)."""
+    return _connection_key(user_id, "")
+
+
+def _connection_key(user_id: str, suffix: str) -> str:
+    return f"connection:{user_id}:{suffix}"
+
+
 def _broken_connection(settings: Settings, user_id: str, problem: str) -> StripeAccount:
     return StripeAccount(
-        key=f"connection:{user_id}:undecryptable",
+        key=_connection_key(user_id, _UNDECRYPTABLE),
         source="connection",
         label="Stripe connection (cannot be read)",
         mode=None,
@@ -110,6 +143,7 @@ def _broken_connection(settings: Settings, user_id: str, problem: str) -> Stripe
         base_url=settings.stripe_api_base,
         needs_reconnect=True,
         problem=problem,
+        key_error=True,
     )
 
 

@@ -9,7 +9,9 @@ from types import MappingProxyType
 from typing import Literal
 
 from pydantic import SecretStr
+from sqlalchemy.engine import Connection, Engine
 
+from lib.accounts import connection_key_prefix, is_connection_key_of
 from lib.config import Settings
 from lib.oauth.stripe_connect import (
     NOT_CONFIGURED,
@@ -40,10 +42,19 @@ from lib.store import (
     OAuthStateStore,
     StoredConnection,
 )
+from lib.sync import sync_jobs
+from lib.sync.forget import (
+    LocalCopy,
+    count_local_copy,
+    delete_local_copy,
+    stored_account_keys,
+    unattributed_events_about,
+)
 
 FieldName = Literal["pat", "account_id", "email", "site"]
 # Errors meaning the stored credentials will not work again until the user reconnects.
 RECONNECT_CODES = frozenset({ErrorCode.UNAUTHORIZED, ErrorCode.INVALID_CREDENTIALS})
+SYNC_STOP_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -240,10 +251,15 @@ def disconnect(
     settings: Settings,
     *,
     force: bool = False,
+    keep_data: bool = False,
 ) -> DisconnectOutcome:
     """Forget the user's connection. A Stripe Connect (OAuth) connection is first deauthorized
     at Stripe; when that fails the row is kept and `can_remove_anyway` is set, and only
-    `force=True` then removes it. A connection that cannot be decrypted is simply removed."""
+    `force=True` then removes it. A connection that cannot be decrypted is simply removed.
+
+    Unless `keep_data`, a Stripe connection takes this app's copy of its account with it (see
+    `local_copy_of`), in the transaction that deletes the credentials.
+    """
     label = provider_label(provider)
     try:
         stored = store.get(user_id, provider)
@@ -253,9 +269,68 @@ def disconnect(
         problem = _revoke_stripe_access(stored, settings) if provider == "stripe" else None
         if problem:
             return DisconnectOutcome(False, problem, can_remove_anyway=True)
-    if not store.delete(user_id, provider):
+    erase = provider == "stripe" and not keep_data
+    account_ref = _account_ref(store, user_id, provider) if erase else None
+    keys = _stop_syncs(store.engine, user_id) if erase else set()
+    event_ids = unattributed_events_about(store.engine, keys) if keys else []
+    erased: LocalCopy | None = None
+    with store.engine.begin() as connection:
+        removed = store.delete(user_id, provider, connection=connection)
+        if removed and erase:
+            # Another user's connection to the same account still reads its events.
+            shared = account_ref is not None and store.others_connected_to(
+                provider, account_ref, user_id, connection=connection
+            )
+            erased = delete_local_copy(
+                connection,
+                keys | _copy_keys(connection, user_id),
+                event_ids=event_ids,
+                account_ref=None if shared else account_ref,
+            )
+    if not removed:
         return DisconnectOutcome(False, f"{label} was not connected.")
-    return DisconnectOutcome(True, f"Disconnected {label}; its credentials were deleted.")
+    deleted = f"Disconnected {label}; its credentials were deleted"
+    if erased is not None and erased.empty:
+        return DisconnectOutcome(True, f"{deleted}; this app held no copy of its data.")
+    if erased is not None:
+        return DisconnectOutcome(
+            True, f"{deleted}, and so was this app's copy of its data: {erased.describe()}."
+        )
+    if provider == "stripe":
+        return DisconnectOutcome(True, f"{deleted}. This app's copy of its data was kept.")
+    return DisconnectOutcome(True, f"{deleted}.")
+
+
+def local_copy_of(store: CredentialsStore, user_id: str) -> LocalCopy:
+    """What disconnecting Stripe would delete besides the credentials: the customers, charges,
+    refunds and subscriptions this app copied through the user's connections (stored events
+    about them go too, but are not counted here)."""
+    with store.engine.connect() as connection:
+        return count_local_copy(connection, _copy_keys(connection, user_id))
+
+
+def _copy_keys(connection: Connection, user_id: str) -> set[str]:
+    candidates = stored_account_keys(connection, connection_key_prefix(user_id))
+    return {key for key in candidates if is_connection_key_of(key, user_id)}
+
+
+def _stop_syncs(engine: Engine, user_id: str) -> set[str]:
+    """Cancel the user's running syncs (a sync would write the copy again) and wait for them;
+    returns the keys of the user's copies."""
+    with engine.connect() as connection:
+        keys = _copy_keys(connection, user_id)
+    jobs = [job for key in keys if (job := sync_jobs.get(key)) is not None and job.running]
+    for job in jobs:
+        job.cancel()
+    for job in jobs:
+        job.wait(SYNC_STOP_SECONDS)
+    return keys
+
+
+def _account_ref(store: CredentialsStore, user_id: str, provider: ProviderName) -> str | None:
+    # The stored row names its account in clear, so this works without the encryption key.
+    found = [item for item in store.list_connections(user_id) if item.provider == provider]
+    return found[0].account_ref if found else None
 
 
 def _revoke_stripe_access(stored: StoredConnection, settings: Settings) -> str | None:

@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 import lib.config
 import lib.render.cookies
+from lib.accounts import resolve_stripe_account
 from lib.oauth.stripe_connect import STATE_COOKIE
 from lib.providers import ProviderCredentials
 from lib.store import (
@@ -20,6 +22,8 @@ from lib.store import (
     get_engine,
     load_secret_box,
 )
+from lib.store.tables import mirror_charges, mirror_customers
+from lib.sync import write_objects
 from tests.loopback_server import LoopbackServer, Reply
 
 PAGE = Path(__file__).resolve().parent.parent / "pages" / "credentials.py"
@@ -127,23 +131,106 @@ def test_returning_from_stripe_connect_saves_the_account_and_clears_the_url(
     assert any(button.label == "Connect with Stripe" for button in at.get("link_button"))
 
 
-def test_disconnect_removes_the_stored_key(
-    stripe_fake: LoopbackServer, store: CredentialsStore
-) -> None:
+def mirrored_copy(store: CredentialsStore) -> str:
+    """The stored connection's account key, after a customer and a charge were copied there."""
+    key = resolve_stripe_account(lib.config.get_settings(), "local", store).key
+    customer = {
+        "id": "cus_Ada",
+        "object": "customer",
+        "created": 1_790_000_000,
+        "email": "ada@example.com",
+        "name": "Ada Lovelace",
+    }
+    charge = {
+        "id": "ch_Ada",
+        "object": "charge",
+        "created": 1_790_000_000,
+        "amount": 1999,
+        "currency": "usd",
+        "status": "succeeded",
+        "customer": "cus_Ada",
+        "description": "Order for Ada",
+        "livemode": False,
+    }
+    with get_engine().begin() as connection:
+        write_objects(connection, key, "customers", [customer], 1_790_000_000)
+        write_objects(connection, key, "charges", [charge], 1_790_000_000)
+    return key
+
+
+def copied_rows(account_key: str) -> int:
+    with get_engine().connect() as connection:
+        return sum(
+            connection.execute(
+                sa.select(sa.func.count()).where(table.c.account_key == account_key)
+            ).scalar_one()
+            for table in (mirror_customers, mirror_charges)
+        )
+
+
+def save_pasted_key(store: CredentialsStore) -> None:
     store.save(
         "local",
         "stripe",
         ProviderCredentials(pat=GOOD_KEY),
         ConnectionInfo(masked_key="sk_test_...4242", account_id="acct_1Dashboard", mode="test"),
     )
+
+
+def test_disconnect_asks_first_and_deletes_the_key_and_the_copied_data(
+    stripe_fake: LoopbackServer, store: CredentialsStore
+) -> None:
+    save_pasted_key(store)
+    copy_key = mirrored_copy(store)
     at = open_page()
 
     at.button(key="disconnect_stripe").click().run()
 
+    assert store.get("local", "stripe") is not None, "nothing happens before the confirmation"
+    [question] = [text for text in texts(at.warning) if "Disconnecting deletes" in text]
+    assert "1 customer and 1 charge" in question
+    assert "Stripe events stored about the account are deleted too" in question
+    assert at.checkbox(key="keep_data_stripe").value is False
+    at.button(key="confirm_disconnect_stripe").click().run()
+
     assert not at.exception
-    assert texts(at.success) == ["Disconnected Stripe; its credentials were deleted."]
+    assert texts(at.success) == [
+        "Disconnected Stripe; its credentials were deleted, and so was this app's copy of its "
+        "data: 1 customer and 1 charge."
+    ]
     assert store.get("local", "stripe") is None
+    assert copied_rows(copy_key) == 0
     assert stripe_fake.requests == []
+
+
+def test_disconnect_keeps_the_copied_data_when_asked_to(
+    stripe_fake: LoopbackServer, store: CredentialsStore
+) -> None:
+    save_pasted_key(store)
+    copy_key = mirrored_copy(store)
+    at = open_page()
+
+    at.button(key="disconnect_stripe").click().run()
+    at.checkbox(key="keep_data_stripe").check().run()
+    at.button(key="confirm_disconnect_stripe").click().run()
+
+    assert not at.exception
+    assert texts(at.success) == [
+        "Disconnected Stripe; its credentials were deleted. This app's copy of its data was kept."
+    ]
+    assert store.get("local", "stripe") is None
+    assert copied_rows(copy_key) == 2
+
+
+def test_cancel_keeps_the_connection(stripe_fake: LoopbackServer, store: CredentialsStore) -> None:
+    save_pasted_key(store)
+    at = open_page()
+
+    at.button(key="disconnect_stripe").click().run()
+    at.button(key="cancel_disconnect_stripe").click().run()
+
+    assert not [text for text in texts(at.warning) if "Disconnecting deletes" in text]
+    assert store.get("local", "stripe") is not None
 
 
 def test_the_page_says_where_the_generated_encryption_key_is(
@@ -168,3 +255,40 @@ def test_no_key_notice_when_the_key_comes_from_the_environment(
     page = open_page()
 
     assert not any("encryption.key" in notice for notice in texts(page.info))
+
+
+def test_remove_anyway_after_a_failed_revoke_still_honours_keep(
+    stripe_fake: LoopbackServer, store: CredentialsStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STRIPE_CLIENT_ID", "ca_FkyHCg7X8mlvCUdMDao4mMxagUfhIwXb")
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_51PlatformKeyAbCdEfGhIjKlMn0001")
+    lib.config.get_settings.cache_clear()
+    stripe_fake.queue(
+        "/oauth/deauthorize",
+        Reply(status=401, json={"error": "invalid_client", "error_description": "No such app"}),
+    )
+    store.save(
+        "local",
+        "stripe",
+        ProviderCredentials(
+            pat="sk_test_51ConnectedAccessTokenQrStUvWx9876",
+            auth_method="oauth",
+            account_id="acct_1Dashboard",
+        ),
+        ConnectionInfo(account_id="acct_1Dashboard", mode="test", auth_method="oauth"),
+    )
+    copy_key = mirrored_copy(store)
+    at = open_page()
+
+    at.button(key="disconnect_stripe").click().run()
+    at.checkbox(key="keep_data_stripe").check().run()
+    at.button(key="confirm_disconnect_stripe").click().run()
+    assert any("No such app" in text for text in texts(at.error))
+    assert at.checkbox(key="keep_data_stripe").value is True
+    at.button(key="remove_anyway_stripe").click().run()
+
+    assert not at.exception
+    assert texts(at.success) == [
+        "Disconnected Stripe; its credentials were deleted. This app's copy of its data was kept."
+    ]
+    assert copied_rows(copy_key) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stat
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -103,11 +104,21 @@ def test_key_from_the_environment_wins_and_writes_no_file(monkeypatch: pytest.Mo
 @pytest.mark.parametrize(
     ("value", "named"),
     [
-        ("not-a-fernet-key-but-long-enough-to-look-real", "APP_ENCRYPTION_KEY is not"),
+        (
+            "not-a-fernet-key",
+            "APP_ENCRYPTION_KEY (from the environment) is not a usable Fernet key: it decodes "
+            "to 12 bytes where a Fernet key has 32",
+        ),
+        (
+            "not-a-fernet-key-but-long-enough-to-look-real",
+            "APP_ENCRYPTION_KEY (from the environment) is not a usable Fernet key: it is not "
+            "url-safe base64",
+        ),
         (
             f"{Fernet.generate_key().decode()},short-secret-value",
-            "key 2 of 2 in APP_ENCRYPTION_KEY",
+            "key 2 of 2 in APP_ENCRYPTION_KEY (from the environment) is not a usable",
         ),
+        ("clé-secrète", "it contains characters other than url-safe base64"),
     ],
 )
 def test_malformed_environment_key_is_named_but_never_shown(
@@ -123,6 +134,37 @@ def test_malformed_environment_key_is_named_but_never_shown(
     assert named in message
     assert all(part not in message for part in value.split(","))
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+def test_a_malformed_key_in_secrets_toml_names_that_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import lib.config
+
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('APP_ENCRYPTION_KEY = "not-a-fernet-key"\n', encoding="utf-8")
+    monkeypatch.setattr(lib.config, "secrets_files", lambda: [secrets])
+    get_settings.cache_clear()
+
+    with pytest.raises(EncryptionKeyError) as raised:
+        load_secret_box(get_settings())
+
+    assert str(raised.value).startswith(
+        f"APP_ENCRYPTION_KEY (from {secrets}) is not a usable Fernet key: it decodes to 12 bytes"
+    )
+    assert "not-a-fernet-key" not in str(raised.value)
+
+
+def test_an_unreadable_key_file_is_a_key_error_naming_the_file(
+    isolated_settings: Path,
+) -> None:
+    key_file = encryption_key_path(get_settings())
+    key_file.mkdir(parents=True)
+
+    with pytest.raises(EncryptionKeyError) as raised:
+        load_secret_box(get_settings())
+
+    assert str(raised.value).startswith(f"the key file {key_file} cannot be read or created")
 
 
 def test_rotation_keeps_old_credentials_readable_and_encrypts_with_the_first_key() -> None:
@@ -221,7 +263,7 @@ def test_wrong_key_gives_a_clear_error_and_listing_still_works(engine: Engine) -
 
     assert str(raised.value) == (
         "cannot decrypt stored credentials: they were saved with a different encryption key "
-        "(APP_ENCRYPTION_KEY)"
+        "than APP_ENCRYPTION_KEY"
     )
     assert SECRET_KEY not in str(raised.value)
     assert [(item.provider, item.decrypt_error) for item in listed] == [
@@ -253,18 +295,39 @@ def test_connections_can_be_flagged_for_reconnect_by_user_or_by_account(
     store.save("user-1", "stripe", _credentials(), _info())
     store.save("user-2", "stripe", _credentials(), _info())
     store.save("user-3", "stripe", _credentials(), ConnectionInfo(account_id="acct_other"))
+    pasted = ProviderCredentials(pat=SecretStr(SECRET_KEY), account_id=ACCOUNT_ID)
+    store.save("user-4", "stripe", pasted, ConnectionInfo(account_id=ACCOUNT_ID))
+    later = datetime.now(UTC) + timedelta(seconds=1)
 
     assert store.mark_needs_reconnect("user-3", "stripe", "401 from Stripe") is True
     assert store.mark_needs_reconnect("user-3", "github", "nothing there") is False
-    flagged = store.mark_needs_reconnect_by_account("stripe", ACCOUNT_ID, "app deauthorized")
+    flagged = store.mark_oauth_deauthorized(
+        "stripe", ACCOUNT_ID, "app deauthorized", deauthorized_at=later
+    )
 
     assert flagged == 2
-    statuses = {user: store.list_connections(user)[0] for user in ("user-1", "user-2", "user-3")}
+    users = ("user-1", "user-2", "user-3", "user-4")
+    statuses = {user: store.list_connections(user)[0] for user in users}
     assert [(s.status, s.status_reason) for s in statuses.values()] == [
         ("needs_reconnect", "app deauthorized"),
         ("needs_reconnect", "app deauthorized"),
         ("needs_reconnect", "401 from Stripe"),
+        ("connected", None),
     ]
+
+
+def test_a_deauthorization_older_than_the_connection_flags_nothing(
+    store: CredentialsStore,
+) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    store.save("user-1", "stripe", _credentials(), _info())
+
+    flagged = store.mark_oauth_deauthorized(
+        "stripe", ACCOUNT_ID, "app deauthorized", deauthorized_at=before
+    )
+
+    assert flagged == 0
+    assert store.list_connections("user-1")[0].status == "connected"
 
 
 def test_delete_forgets_the_connection(store: CredentialsStore) -> None:

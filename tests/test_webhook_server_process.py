@@ -3,6 +3,7 @@ loopback port: deliveries, concurrent duplicates, and a SIGKILL right after the 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,12 +23,21 @@ from tests.app_process import AppProcess
 from tests.test_webhook_receiver import SECRET, signed, stripe_event
 from tests.test_webhook_worker import wait_until
 
+ENCRYPTION_KEY = Fernet.generate_key()
+CLIENT_ID = "ca_ServedAppPlatform000000000001"
+
 
 class WebhookApp(AppProcess):
-    """The app with the tests' webhook secret, on SQLite in `data_dir` unless `database_url`."""
+    """The app with the tests' webhook secret, encryption key and Connect client id, on SQLite
+    in `data_dir` unless `database_url`."""
 
     def __init__(self, data_dir: Path, database_url: str | None = None) -> None:
-        env = {"APP_DATA_DIR": str(data_dir), "STRIPE_WEBHOOK_SECRET": SECRET}
+        env = {
+            "APP_DATA_DIR": str(data_dir),
+            "STRIPE_WEBHOOK_SECRET": SECRET,
+            "APP_ENCRYPTION_KEY": ENCRYPTION_KEY.decode(),
+            "STRIPE_CLIENT_ID": CLIENT_ID,
+        }
         if database_url is not None:
             env["DATABASE_URL"] = database_url
         super().__init__(env, data_dir)
@@ -101,7 +111,7 @@ def test_twenty_concurrent_duplicates_over_http_store_one_row(
 
 def connect_stripe_account(engine: Engine, account_id: str) -> None:
     migrate(engine)
-    CredentialsStore(engine, SecretBox([Fernet.generate_key()])).save(
+    CredentialsStore(engine, SecretBox([ENCRYPTION_KEY])).save(
         "local",
         "stripe",
         ProviderCredentials(pat="sk_test_" + "z" * 24, auth_method="oauth", account_id=account_id),
@@ -124,7 +134,8 @@ def test_an_event_acknowledged_just_before_a_kill_is_kept_and_processed_after_re
         "evt_before_kill",
         "account.application.deauthorized",
         account="acct_killed",
-        data_object={"id": "ca_1", "object": "application"},
+        created=int(time.time()) + 1,
+        data_object={"id": CLIENT_ID, "object": "application"},
     )
     # On PostgreSQL, hold the reaction back so the kill certainly lands before processing.
     blocker = _lock_credentials(db_url) if postgres else None

@@ -7,7 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,9 +17,10 @@ from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+import lib.config
 from lib.providers.types import ProviderCredentials
 from lib.store import ConnectionInfo, CredentialsStore, SecretBox, create_db_engine, migrate
-from lib.store.tables import webhook_events
+from lib.store.tables import user_credentials, webhook_events
 from lib.webhooks import (
     WEBHOOK_PATH,
     ServerEvent,
@@ -79,32 +80,116 @@ def test_rows_a_crash_left_pending_are_processed_when_the_worker_starts(
     assert seen == ["evt_0", "evt_1", "evt_2"]
 
 
-def test_a_deauthorization_marks_the_stored_connection_as_needing_reconnect(
-    engine: Engine,
+OUR_CLIENT_ID = "ca_OurPlatform0000000000000000001"
+
+
+@pytest.fixture
+def connections(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> CredentialsStore:
+    """The app's stored connections, readable by the worker: our client id and key are set."""
+    key = Fernet.generate_key()
+    monkeypatch.setenv("APP_ENCRYPTION_KEY", key.decode())
+    monkeypatch.setenv("STRIPE_CLIENT_ID", OUR_CLIENT_ID)
+    lib.config.get_settings.cache_clear()
+    return CredentialsStore(engine, SecretBox([key]))
+
+
+def connect(
+    store: CredentialsStore, user: str, account: str, *, oauth: bool = True, hours_ago: float = 1
 ) -> None:
-    credentials = CredentialsStore(engine, SecretBox([Fernet.generate_key()]))
-    for user, account in [("u1", "acct_gone"), ("u2", "acct_kept")]:
-        credentials.save(
-            user,
-            "stripe",
-            ProviderCredentials(pat="sk_test_" + "x" * 24, auth_method="oauth"),
-            ConnectionInfo(account_id=account, auth_method="oauth"),
+    """A Stripe connection of `user` to `account`, saved `hours_ago` hours ago."""
+    method = "oauth" if oauth else "api_key"
+    store.save(
+        user,
+        "stripe",
+        ProviderCredentials(pat="sk_test_" + "x" * 24, auth_method=method, account_id=account),
+        ConnectionInfo(account_id=account, auth_method=method),
+    )
+    saved_at = datetime.now(UTC) - timedelta(hours=hours_ago)
+    with store.engine.begin() as connection:
+        connection.execute(
+            user_credentials.update()
+            .where(user_credentials.c.user_id == user)
+            .values(created_at=saved_at, updated_at=saved_at)
         )
+
+
+def store_deauthorization(
+    engine: Engine,
+    event_id: str,
+    account: str,
+    *,
+    application: str = OUR_CLIENT_ID,
+    minutes_ago: float = 0,
+) -> None:
     store(
         engine,
-        "evt_deauth",
+        event_id,
         "account.application.deauthorized",
-        account="acct_gone",
-        data_object={"id": "ca_1", "object": "application"},
+        account=account,
+        created=int(time.time() - minutes_ago * 60),
+        data_object={"id": application, "object": "application", "name": "Payments dashboard"},
     )
+
+
+def connection_status(store: CredentialsStore, user: str) -> str:
+    stored = store.get(user, "stripe")
+    assert stored is not None
+    return stored.status
+
+
+def test_a_deauthorization_of_our_application_flags_that_accounts_oauth_connection(
+    engine: Engine, connections: CredentialsStore
+) -> None:
+    connect(connections, "u1", "acct_gone")
+    connect(connections, "u2", "acct_kept")
+    store_deauthorization(engine, "evt_deauth", "acct_gone")
 
     assert WebhookWorker(lambda: engine).process_pending() == 1
 
-    gone, kept = credentials.get("u1", "stripe"), credentials.get("u2", "stripe")
+    gone = connections.get("u1", "stripe")
     assert gone is not None and gone.status == "needs_reconnect"
     assert gone.status_reason is not None and "disconnected" in gone.status_reason
-    assert kept is not None and kept.status == "connected"
+    assert connection_status(connections, "u2") == "connected"
     assert statuses(engine)["evt_deauth"] == ("processed", None)
+
+
+def test_a_deauthorization_of_another_platforms_application_changes_nothing(
+    engine: Engine, connections: CredentialsStore
+) -> None:
+    connect(connections, "u1", "acct_shared")
+    store_deauthorization(
+        engine, "evt_foreign", "acct_shared", application="ca_SomeoneElsesPlatform00000000"
+    )
+
+    WebhookWorker(lambda: engine).process_pending()
+
+    assert connection_status(connections, "u1") == "connected"
+    assert statuses(engine)["evt_foreign"] == ("processed", None)
+
+
+def test_a_deauthorization_leaves_a_pasted_key_to_the_same_account_alone(
+    engine: Engine, connections: CredentialsStore
+) -> None:
+    connect(connections, "u1", "acct_pasted", oauth=False)
+    connect(connections, "u2", "acct_pasted")
+    store_deauthorization(engine, "evt_oauth_only", "acct_pasted")
+
+    WebhookWorker(lambda: engine).process_pending()
+
+    assert connection_status(connections, "u1") == "connected"
+    assert connection_status(connections, "u2") == "needs_reconnect"
+
+
+def test_a_late_deauthorization_leaves_a_connection_made_after_it_alone(
+    engine: Engine, connections: CredentialsStore
+) -> None:
+    connect(connections, "u1", "acct_back", hours_ago=0)
+    store_deauthorization(engine, "evt_late", "acct_back", minutes_ago=30)
+
+    WebhookWorker(lambda: engine).process_pending()
+
+    assert connection_status(connections, "u1") == "connected"
+    assert statuses(engine)["evt_late"] == ("processed", None)
 
 
 def test_a_deauthorization_without_an_account_is_marked_failed(engine: Engine) -> None:

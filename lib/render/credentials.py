@@ -18,6 +18,7 @@ from lib.connections import (
     credentials_from_fields,
     disconnect,
     key_fields,
+    local_copy_of,
 )
 from lib.oauth.stripe_connect import (
     NOT_CONFIGURED,
@@ -29,7 +30,8 @@ from lib.oauth.stripe_connect import (
 )
 from lib.providers import PROVIDERS, ProviderName, StripeAdapter, credentials_help, provider_label
 from lib.render import cookies
-from lib.render.session import credentials_store, current_user_id, encryption_key_origin
+from lib.render.safe_markdown import escape_markdown
+from lib.render.session import credentials_access, current_user_id
 from lib.store import (
     ConnectionInfo,
     ConnectionSummary,
@@ -53,7 +55,15 @@ def render_credentials_page() -> None:
         "Connections are stored encrypted. Keys are never shown again after saving; "
         "only their first and last characters are."
     )
-    store = credentials_store()
+    access = credentials_access()
+    if access.key_problem is not None:
+        st.error(
+            "Connections can be neither shown nor saved: the encryption key for stored "
+            f"credentials cannot be used. {escape_markdown(access.key_problem)}. Fix it, then "
+            "restart the app."
+        )
+        return
+    store = access.store
     if store is None:
         st.error(
             "The credentials database cannot be opened, so connections can be neither shown "
@@ -61,7 +71,7 @@ def render_credentials_page() -> None:
         )
         return
     settings = get_settings()
-    _render_key_notice(settings)
+    _render_key_notice(settings, access.key_origin)
     user_id = current_user_id()
     _finish_stripe_connect(store, user_id, settings)
     summaries = {summary.provider: summary for summary in store.list_connections(user_id)}
@@ -70,9 +80,8 @@ def render_credentials_page() -> None:
             _render_provider(provider, summaries.get(provider), store, user_id, settings)
 
 
-def _render_key_notice(settings: Settings) -> None:
+def _render_key_notice(settings: Settings, origin: KeyOrigin | None) -> None:
     """Say where the encryption key lives when the app generated it (a file to back up)."""
-    origin = encryption_key_origin()
     if origin in (KeyOrigin.GENERATED, KeyOrigin.FILE):
         when = "was generated on this run" if origin == KeyOrigin.GENERATED else "was generated"
         st.info(
@@ -123,15 +132,17 @@ def _render_provider(
     if summary is None:
         st.caption("Not connected.")
     elif summary.info is None:
+        problem = escape_markdown(summary.decrypt_error or "cannot decrypt stored credentials")
         st.error(
-            f"{summary.decrypt_error or 'cannot decrypt stored credentials'}. Remove this "
-            f"connection and connect {label} again, or restore the encryption key it was "
-            "saved with."
+            f"{problem}. Remove this connection and connect {label} again, or restore the "
+            "encryption key it was saved with."
         )
-        st.button("Remove", key=f"remove_{provider}", on_click=_disconnect, kwargs=actions)
+        st.button("Remove", key=f"remove_{provider}", on_click=_ask_disconnect, kwargs=actions)
     else:
         _render_connection(summary, summary.info, label)
         _render_connection_actions(provider, actions)
+    if summary is not None and st.session_state.get(_asking_key(provider)):
+        _render_disconnect_confirmation(provider, store, user_id, actions)
     if provider == "stripe":
         _render_stripe_connect(settings)
     _render_key_form(provider, label, connected=summary is not None, actions=actions)
@@ -169,7 +180,7 @@ def _render_connection_actions(provider: ProviderName, actions: dict[str, object
             "Disconnect",
             key=f"disconnect_{provider}",
             icon=":material/link_off:",
-            on_click=_disconnect,
+            on_click=_ask_disconnect,
             kwargs=actions,
         )
         if st.session_state.get(_confirm_key(provider)):
@@ -179,6 +190,44 @@ def _render_connection_actions(provider: ProviderName, actions: dict[str, object
                 type="primary",
                 on_click=_disconnect,
                 kwargs={**actions, "force": True},
+            )
+
+
+def _render_disconnect_confirmation(
+    provider: ProviderName, store: CredentialsStore, user_id: str, actions: dict[str, object]
+) -> None:
+    """What disconnecting Stripe deletes besides the credentials, with the choice to keep it."""
+    local = local_copy_of(store, user_id)
+    with st.container(border=True, key=f"disconnect-confirmation-{provider}"):
+        held = (
+            "no copied customers, charges, refunds or subscriptions"
+            if local.empty
+            else f"{local.describe()} copied from this account"
+        )
+        st.warning(
+            "Disconnecting deletes the stored credentials and, unless you keep it, this app's "
+            f"copy of the account's data: it holds {held} (with customer names, emails, "
+            "descriptions and metadata). The Stripe events stored about the account are "
+            "deleted too. The data in Stripe itself is not touched.",
+            icon=":material/delete:",
+        )
+        st.checkbox(
+            "Keep the copied data (customers, charges, refunds, subscriptions and events)",
+            key=_keep_key(provider),
+        )
+        with st.container(horizontal=True):
+            st.button(
+                "Disconnect",
+                key=f"confirm_disconnect_{provider}",
+                type="primary",
+                on_click=_disconnect,
+                kwargs=actions,
+            )
+            st.button(
+                "Cancel",
+                key=f"cancel_disconnect_{provider}",
+                on_click=_stop_asking,
+                args=(provider,),
             )
 
 
@@ -254,6 +303,21 @@ def _test(
     _flash_outcome(provider, outcome)
 
 
+def _ask_disconnect(
+    store: CredentialsStore, user_id: str, provider: ProviderName, settings: Settings
+) -> None:
+    # Only Stripe has a local copy to delete or keep: the others disconnect at once.
+    if provider == "stripe":
+        st.session_state[_asking_key(provider)] = True
+        return
+    _disconnect(store, user_id, provider, settings)
+
+
+def _stop_asking(provider: ProviderName) -> None:
+    st.session_state[_asking_key(provider)] = False
+    st.session_state[_confirm_key(provider)] = False
+
+
 def _disconnect(
     store: CredentialsStore,
     user_id: str,
@@ -261,8 +325,11 @@ def _disconnect(
     settings: Settings,
     force: bool = False,
 ) -> None:
-    outcome = disconnect(store, user_id, provider, settings, force=force)
+    keep = bool(st.session_state.get(_keep_key(provider)))
+    outcome = disconnect(store, user_id, provider, settings, force=force, keep_data=keep)
     st.session_state[_confirm_key(provider)] = outcome.can_remove_anyway
+    # Keep the question open while "Remove anyway" is offered, so the keep choice stays.
+    st.session_state[_asking_key(provider)] = outcome.can_remove_anyway
     if outcome.removed:
         _stripe_account_changed(provider)
     _flash(provider, "success" if outcome.removed else "error", outcome.message)
@@ -292,3 +359,11 @@ def _input_key(provider: ProviderName, field: CredentialField) -> str:
 
 def _confirm_key(provider: ProviderName) -> str:
     return f"confirm_remove_{provider}"
+
+
+def _asking_key(provider: ProviderName) -> str:
+    return f"asking_disconnect_{provider}"
+
+
+def _keep_key(provider: ProviderName) -> str:
+    return f"keep_data_{provider}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import streamlit as st
 
@@ -13,6 +14,7 @@ from lib.events import EventBus
 from lib.providers.types import ApiError
 from lib.store import (
     CredentialsStore,
+    EncryptionKeyError,
     KeyOrigin,
     encryption_key_path,
     get_engine,
@@ -23,6 +25,7 @@ from lib.widgets.render import WidgetContext
 
 LOCAL_USER = "local"
 _BUS_KEY = "_event_bus"
+_reported_key_problems: set[str] = set()
 log = logging.getLogger(__name__)
 
 
@@ -46,32 +49,53 @@ def _credentials_store(
     return CredentialsStore(get_engine(), box), origin
 
 
-def _store_and_key_origin() -> tuple[CredentialsStore, KeyOrigin] | None:
+@dataclass(frozen=True)
+class CredentialsAccess:
+    """The process's credentials store, or why there is none.
+
+    `key_problem` says what is wrong with the encryption key and where it was read from (never
+    the key); without it and without a store, the database could not be opened (logged).
+    """
+
+    store: CredentialsStore | None
+    key_origin: KeyOrigin | None = None
+    key_problem: str | None = None
+
+
+def credentials_access() -> CredentialsAccess:
+    """The credentials store of this process, its key's origin, or the key's problem."""
     settings = get_settings()
     url = settings.database_url.get_secret_value() if settings.database_url else None
     try:
-        return _credentials_store(url, str(settings.app_data_dir))
+        store, origin = _credentials_store(url, str(settings.app_data_dir))
+    except EncryptionKeyError as error:
+        if str(error) not in _reported_key_problems:
+            _reported_key_problems.add(str(error))
+            log.error("encryption key unusable: %s", error)
+        return CredentialsAccess(None, key_problem=str(error))
     except Exception as error:  # storage down must not take the dashboard down with it
         log.warning("credentials store unavailable: %s", type(error).__name__)
-        return None
+        return CredentialsAccess(None)
+    return CredentialsAccess(store, origin)
 
 
 def credentials_store() -> CredentialsStore | None:
-    """The process-wide credentials store, or None when storage is unavailable (logged)."""
-    found = _store_and_key_origin()
-    return found[0] if found else None
-
-
-def encryption_key_origin() -> KeyOrigin | None:
-    """Where this process's encryption key came from (None when storage is unavailable)."""
-    found = _store_and_key_origin()
-    return found[1] if found else None
+    """The process-wide credentials store, or None when it is unavailable (see
+    `credentials_access` for why)."""
+    return credentials_access().store
 
 
 def current_account(settings: Settings | None = None) -> StripeAccount:
-    """The Stripe account this session reads (stored connection, configured key, or demo)."""
+    """The Stripe account this session reads (stored connection, configured key, or demo).
+
+    When the encryption key is unusable, an account that cannot be read, saying why: never
+    the configured key's account or the demo in place of a stored connection.
+    """
     settings = settings or get_settings()
-    return resolve_stripe_account(settings, current_user_id(), credentials_store())
+    access = credentials_access()
+    return resolve_stripe_account(
+        settings, current_user_id(), access.store, key_problem=access.key_problem
+    )
 
 
 def session_bus() -> EventBus:

@@ -13,7 +13,10 @@ from lib.store.crypto import (
     EncryptionKeyError,
     KeyOrigin,
     SecretBox,
+    decrypt_error_message,
     encryption_key_path,
+    encryption_key_setting_source,
+    fernet_key_problem,
     load_secret_box,
 )
 from lib.store.db import (
@@ -43,8 +46,11 @@ __all__ = [
     "UnsupportedDatabaseError",
     "create_db_engine",
     "current_version",
+    "decrypt_error_message",
     "dispose_engines",
     "encryption_key_path",
+    "encryption_key_setting_source",
+    "fernet_key_problem",
     "get_engine",
     "latest_version",
     "load_secret_box",

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from pydantic import SecretStr
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from lib.providers.types import ProviderCredentials, ProviderName
 from lib.store.crypto import CredentialsDecryptError, SecretBox
@@ -69,6 +69,11 @@ class CredentialsStore:
     def __init__(self, engine: Engine, box: SecretBox) -> None:
         self._engine = engine
         self._box = box
+
+    @property
+    def engine(self) -> Engine:
+        """The database the connections live in (the local copies of accounts live there too)."""
+        return self._engine
 
     def save(
         self,
@@ -155,26 +160,81 @@ class CredentialsStore:
         )
         return self._mark(condition, reason) > 0
 
-    def mark_needs_reconnect_by_account(
-        self, provider: ProviderName, account_ref: str, reason: str
+    def mark_oauth_deauthorized(
+        self, provider: ProviderName, account_ref: str, reason: str, *, deauthorized_at: datetime
     ) -> int:
-        """Flag every connection to the account `account_ref` (for example on
-        `account.application.deauthorized`); returns how many were flagged."""
-        condition = sa.and_(
-            user_credentials.c.provider == provider, user_credentials.c.account_ref == account_ref
-        )
-        return self._mark(condition, reason)
+        """Flag the OAuth connections to the account `account_ref` last saved before
+        `deauthorized_at` (Stripe's `account.application.deauthorized`); returns how many.
 
-    def delete(self, user_id: str, provider: ProviderName) -> bool:
-        """Forget the user's connection to `provider`; False when there was none."""
+        A pasted key to the same account is left alone (deauthorizing an application revokes
+        only its OAuth tokens), and so is a connection saved after the deauthorization (a late
+        delivery must not undo a reconnect). Rows that cannot be decrypted cannot be told apart:
+        the others are flagged, then CredentialsDecryptError is raised.
+        """
         with self._engine.begin() as connection:
-            result = connection.execute(
-                user_credentials.delete().where(
-                    user_credentials.c.user_id == user_id,
+            rows = connection.execute(
+                sa.select(
+                    user_credentials.c.id,
+                    user_credentials.c.credentials,
+                    user_credentials.c.updated_at,
+                ).where(
                     user_credentials.c.provider == provider,
+                    user_credentials.c.account_ref == account_ref,
+                    user_credentials.c.updated_at < deauthorized_at,
                 )
+            ).all()
+        flagged = 0
+        unreadable: CredentialsDecryptError | None = None
+        for row in rows:
+            try:
+                credentials, _info = _from_blob(self._box.decrypt_json(row.credentials))
+            except CredentialsDecryptError as error:
+                unreadable = error
+                continue
+            if credentials.auth_method != "oauth":
+                continue
+            # Unchanged since read: a reconnect in between is newer than the deauthorization.
+            unchanged = sa.and_(
+                user_credentials.c.id == row.id, user_credentials.c.updated_at == row.updated_at
             )
-        return result.rowcount > 0
+            flagged += self._mark(unchanged, reason)
+        if unreadable is not None:
+            raise unreadable
+        return flagged
+
+    def others_connected_to(
+        self,
+        provider: ProviderName,
+        account_ref: str,
+        user_id: str,
+        *,
+        connection: Connection | None = None,
+    ) -> bool:
+        """Whether a user other than `user_id` has a connection to the account `account_ref`."""
+        statement = sa.select(sa.literal(1)).where(
+            user_credentials.c.provider == provider,
+            user_credentials.c.account_ref == account_ref,
+            user_credentials.c.user_id != user_id,
+        )
+        if connection is not None:
+            return connection.execute(statement.limit(1)).first() is not None
+        with self._engine.begin() as own:
+            return own.execute(statement.limit(1)).first() is not None
+
+    def delete(
+        self, user_id: str, provider: ProviderName, *, connection: Connection | None = None
+    ) -> bool:
+        """Forget the user's connection to `provider`; False when there was none.
+
+        With `connection`, the delete joins that transaction (to commit with other deletes).
+        """
+        statement = user_credentials.delete().where(
+            user_credentials.c.user_id == user_id, user_credentials.c.provider == provider
+        )
+        if connection is not None:
+            return connection.execute(statement).rowcount > 0
+        with self._engine.begin() as own:
+            return own.execute(statement).rowcount > 0
 
     def _mark(self, condition: sa.ColumnElement[bool], reason: str) -> int:
         with self._engine.begin() as connection:

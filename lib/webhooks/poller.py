@@ -114,9 +114,9 @@ def app_account(settings: Settings, engine: Engine) -> StripeAccount:
     """The account the app reads for its local user: stored connection, configured key, demo."""
     try:
         box, _origin = load_secret_box(settings)
-    except (EncryptionKeyError, OSError):
-        # Without the key no stored connection can be read: fall back to the key or the demo.
-        return resolve_stripe_account(settings, APP_USER_ID, None)
+    except EncryptionKeyError as error:
+        # Never another account in place of a stored connection that cannot be read.
+        return resolve_stripe_account(settings, APP_USER_ID, None, key_problem=str(error))
     return resolve_stripe_account(settings, APP_USER_ID, CredentialsStore(engine, box))
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from lib.config import get_settings
 from lib.events import pattern_matches, validate_pattern
-from lib.store.tables import user_credentials
+from lib.store import CredentialsStore, load_secret_box
 from lib.webhooks.background import BackgroundLoop
 from lib.webhooks.events_store import ServerEvent, claim_pending, record_outcomes
 from lib.webhooks.mapping import DEAUTHORIZED_EVENT
@@ -32,22 +32,24 @@ _log = logging.getLogger(__name__)
 
 
 def mark_connection_deauthorized(engine: Engine, event: ServerEvent) -> None:
-    """Flag every stored Stripe connection to the event's account as needing a reconnect."""
+    """Flag this app's Stripe Connect (OAuth) connections to the event's account as needing a
+    reconnect, when the deauthorized application is ours (STRIPE_CLIENT_ID) and the event is
+    newer than the connection. Pasted keys to that account keep working and are left alone.
+    """
     if not event.account_ref:
         raise ValueError("the deauthorization names no account")
-    with engine.begin() as connection:
-        connection.execute(
-            user_credentials.update()
-            .where(
-                user_credentials.c.provider == "stripe",
-                user_credentials.c.account_ref == event.account_ref,
-            )
-            .values(
-                status="needs_reconnect",
-                status_reason=DEAUTHORIZED_REASON,
-                updated_at=datetime.now(UTC),
-            )
-        )
+    settings = get_settings()
+    ours = (settings.stripe_client_id or "").strip()
+    application = event.payload.get("application")
+    if not ours or application != ours:
+        _log.info("deauthorization of another application ignored: %.80r", application)
+        return
+    if event.created_at is None:
+        raise ValueError("the deauthorization carries no time")
+    box, _origin = load_secret_box(settings)
+    CredentialsStore(engine, box).mark_oauth_deauthorized(
+        "stripe", event.account_ref, DEAUTHORIZED_REASON, deauthorized_at=event.created_at
+    )
 
 
 DEFAULT_REACTIONS: tuple[tuple[str, Reaction], ...] = (
