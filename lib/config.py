@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     app_encryption_key: SecretStr | None = None
     events_poll_interval_seconds: float = 60.0
     events_poll_enabled: bool | None = None
+    webhook_body_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    webhook_bodies_in_flight_mb: int = Field(default=16, ge=2, le=4096)
+    webhook_events_retention_days: int = Field(default=90, ge=1, le=36500)
 
     @field_validator(
         "stripe_secret_key",

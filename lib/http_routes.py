@@ -10,4 +10,7 @@ from lib.webhooks import WEBHOOK_RUNTIME, stripe_webhook_route
 
 def build_routes() -> list[BaseRoute]:
     """Every custom route of the app; `st.App` mounts them next to Streamlit's own."""
-    return [*oauth_routes(), stripe_webhook_route(on_stored=WEBHOOK_RUNTIME.wake)]
+    webhook = stripe_webhook_route(
+        on_stored=WEBHOOK_RUNTIME.wake, rejections=WEBHOOK_RUNTIME.rejections
+    )
+    return [*oauth_routes(), webhook]

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
 from lib.store import SchemaTooNewError, create_db_engine, current_version, latest_version, migrate
 from lib.store.migrations import schema_version
-from lib.store.tables import metadata, oauth_states, user_credentials, webhook_events
+from lib.store.tables import (
+    metadata,
+    oauth_states,
+    user_credentials,
+    webhook_events,
+    webhook_rejection_counts,
+)
 
 SEED_TABLES = {"user_credentials", "webhook_events"}
 
@@ -211,3 +217,64 @@ def _webhook_row(event_id: str, provider: str) -> dict[str, str]:
         "event_type": "test.event",
         "payload": "{}",
     }
+
+
+def test_upgrade_to_version_5_turns_each_refusal_into_a_count_in_its_utc_hour(
+    db_url: str,
+) -> None:
+    # A half-hour time zone on PostgreSQL: hours must still be cut in UTC.
+    url = make_url(db_url)
+    if url.get_backend_name() == "postgresql":
+        options = f"{url.query['options']} -ctimezone=Asia/Kolkata"
+        url = url.update_query_dict({"options": options})
+    engine = create_db_engine(url.render_as_string(hide_password=False))
+    assert migrate(engine, target=4) == 4
+    v4 = sa.MetaData()
+    refusals = sa.Table("webhook_rejections", v4, autoload_with=engine)
+    v4_states = sa.Table("oauth_states", v4, autoload_with=engine)
+    received = [
+        ("bad_signature", datetime(2026, 3, 1, 9, 5, tzinfo=UTC)),
+        ("bad_signature", datetime(2026, 3, 1, 9, 59, 59, 999999, tzinfo=UTC)),
+        ("bad_signature", datetime(2026, 3, 1, 10, 0, tzinfo=UTC)),
+        ("missing_signature", datetime(2026, 3, 1, 9, 40, tzinfo=UTC)),
+    ]
+    expires = datetime(2026, 3, 1, 9, 10, tzinfo=UTC)
+    with engine.begin() as connection:
+        for reason, at in received:
+            connection.execute(
+                refusals.insert().values(provider="stripe", reason=reason, received_at=at)
+            )
+        connection.execute(
+            v4_states.insert().values(
+                state_hash="a" * 64,
+                provider="stripe",
+                user_id="browser",
+                created_at=expires - timedelta(minutes=10),
+                expires_at=expires,
+            )
+        )
+
+    assert migrate(engine) == latest_version()
+
+    with engine.connect() as connection:
+        counts = connection.execute(
+            sa.select(
+                webhook_rejection_counts.c.provider,
+                webhook_rejection_counts.c.reason,
+                webhook_rejection_counts.c.hour,
+                webhook_rejection_counts.c.deliveries,
+            ).order_by(webhook_rejection_counts.c.hour, webhook_rejection_counts.c.reason)
+        ).all()
+        states = connection.execute(
+            sa.select(
+                oauth_states.c.state_hash, oauth_states.c.expires_at, oauth_states.c.client_ref
+            )
+        ).all()
+    engine.dispose()
+    nine, ten = datetime(2026, 3, 1, 9, tzinfo=UTC), datetime(2026, 3, 1, 10, tzinfo=UTC)
+    assert [tuple(row) for row in counts] == [
+        ("stripe", "bad_signature", nine, 2),
+        ("stripe", "missing_signature", nine, 1),
+        ("stripe", "bad_signature", ten, 1),
+    ]
+    assert [tuple(row) for row in states] == [("a" * 64, expires, None)]

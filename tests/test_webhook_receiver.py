@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import stripe
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -23,11 +25,14 @@ from lib.store.tables import webhook_events
 from lib.webhooks import (
     MAX_BODY_BYTES,
     WEBHOOK_PATH,
+    RejectionCounter,
+    WebhookRejected,
     latest_server_event_id,
     list_server_events,
     publish_server_event,
     rejection_counts,
     stripe_webhook_route,
+    verify_delivery,
 )
 from tests.loopback_server import unused_url
 
@@ -72,11 +77,19 @@ def signed(body: str, secret: str = SECRET, timestamp: int | None = None) -> dic
 class Receiver:
     """The route mounted alone, with the secrets it accepts and a count of worker wake-ups."""
 
-    def __init__(self, engine: Callable[[], Engine], secrets: Sequence[str]) -> None:
+    def __init__(
+        self, engine: Callable[[], Engine], secrets: Sequence[str], **route_options: Any
+    ) -> None:
         self.secrets = list(secrets)
         self.wakeups = 0
+        self.engine = engine
+        self.rejections = RejectionCounter(engine, delay_seconds=60)
         route = stripe_webhook_route(
-            engine=engine, secrets=lambda: self.secrets, on_stored=self._woken
+            engine=engine,
+            secrets=lambda: self.secrets,
+            on_stored=self._woken,
+            rejections=self.rejections,
+            **route_options,
         )
         self.client = TestClient(Starlette(routes=[route]))
 
@@ -85,6 +98,11 @@ class Receiver:
 
     def post(self, body: str | bytes, headers: dict[str, str] | None = None) -> Any:
         return self.client.post(WEBHOOK_PATH, content=body, headers=headers or {})
+
+    def refusals(self) -> dict[str, int]:
+        """The refusal counts as stored, once the counter has written what it holds."""
+        self.rejections.flush()
+        return rejection_counts(self.engine())
 
 
 @pytest.fixture
@@ -325,7 +343,7 @@ def test_refused_deliveries_get_400_with_the_reason_and_are_counted(
     expected: dict[str, int] = {}
     for _name, _make, reason in REFUSED:
         expected[reason] = expected.get(reason, 0) + 1
-    assert rejection_counts(engine) == expected
+    assert receiver.refusals() == expected
     assert receiver.wakeups == 0
 
 
@@ -344,7 +362,7 @@ def test_a_body_over_one_mebibyte_is_refused_before_checking_anything(
 
     assert declared.status_code == streamed.status_code == 400
     assert declared.json()["error"] == streamed.json()["error"] == "body_too_large"
-    assert rejection_counts(engine) == {"body_too_large": 2}
+    assert receiver.refusals() == {"body_too_large": 2}
     assert stored_rows(engine) == []
 
 
@@ -364,7 +382,7 @@ def test_rejections_are_counted_per_reason(receiver: Receiver, engine: Engine) -
     receiver.post(body, {})
     receiver.post(body, signed(body, "whsec_other"))
 
-    assert rejection_counts(engine) == {"missing_signature": 2, "bad_signature": 1}
+    assert receiver.refusals() == {"missing_signature": 2, "bad_signature": 1}
 
 
 def test_logs_name_the_reason_but_never_the_body_or_the_secret(
@@ -375,6 +393,7 @@ def test_logs_name_the_reason_but_never_the_body_or_the_secret(
 
     receiver.post(body, signed(body, "whsec_attacker_guess"))
     receiver.post(body.replace("4242", "0000"), signed(body))
+    receiver.refusals()
 
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "bad_signature" in logged
@@ -446,3 +465,135 @@ def test_the_feed_lets_sessions_follow_new_server_events_by_pattern(
         "stripe-webhook",
     )
     assert entry.event.payload["stripe_event_id"] == "evt_declined"
+
+
+# Stripe-Signature headers: parsed exactly as stripe-python parses them, never a 500.
+
+
+def test_a_header_with_a_spaced_t_item_is_refused_not_a_server_error(
+    receiver: Receiver,
+) -> None:
+    body = stripe_event("evt_spaced")
+
+    response = receiver.post(body, {"Stripe-Signature": "t =abc,"})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_signature"
+
+
+def test_a_spaced_t_item_before_a_valid_signature_is_ignored_as_stripe_python_does(
+    receiver: Receiver,
+) -> None:
+    body = stripe_event("evt_spaced_valid")
+
+    response = receiver.post(
+        body, {"Stripe-Signature": "t =abc," + signed(body)["Stripe-Signature"]}
+    )
+
+    assert response.status_code == 200
+
+
+def test_a_spaced_t_item_cannot_hide_a_future_timestamp(receiver: Receiver, engine: Engine) -> None:
+    body = stripe_event("evt_from_the_future")
+    now, future = int(time.time()), int(time.time()) + 3600
+    future_header = signed(body, timestamp=future)["Stripe-Signature"]
+
+    response = receiver.post(body, {"Stripe-Signature": f"t ={now},{future_header}"})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "future_timestamp"
+    assert stored_rows(engine) == []
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"t=1700000000,v1=\xe9",
+        "t=1700000000,v1=é".encode(),
+        b"t=,v1=abc",
+        b"t=1e9,v1=abc",
+        b"t=" + b"9" * 5000 + b",v1=abc",
+        b",,,",
+        b"t",
+        b"v1=abc",
+        b"t=\xd9\xa1\xd9\xa2,v1=abc",
+    ],
+)
+def test_malformed_signature_headers_are_400_bad_signature(
+    receiver: Receiver, header: bytes
+) -> None:
+    body = stripe_event("evt_malformed")
+
+    response = receiver.client.post(
+        WEBHOOK_PATH, content=body, headers=[(b"Stripe-Signature", header)]
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_signature"
+
+
+# Items of a header, by kind: a value is materialised when the test runs, so "now" is now.
+_ITEM_KEYS = st.sampled_from(["t", "t ", " t", "T", "v1", "v0", "x", ""])
+_ITEM_VALUES = st.sampled_from(
+    [
+        "now",
+        "future",
+        "past",
+        " now",
+        "+now",
+        "abc",
+        "",
+        None,
+        "sig:now",
+        "sig:future",
+        "sig:past",
+        "00",
+        "é",
+    ]
+)
+_BODY = stripe_event("evt_fuzzed")
+
+
+def materialise(items: list[tuple[str, str | None]], now: int) -> str:
+    """The header text for `items`: times relative to `now`, "sig:<time>" a signature of the
+    body made at that time with the right secret, None an item without "="."""
+    times = {"now": now, "future": now + 3600, "past": now - 3600}
+    parts = []
+    for key, value in items:
+        if value is None:
+            parts.append(key)
+            continue
+        if value.startswith("sig:"):
+            signed_at = times[value.removeprefix("sig:")]
+            value = stripe.WebhookSignature._compute_signature(f"{signed_at}.{_BODY}", SECRET)
+        else:
+            for name, moment in times.items():
+                value = value.replace(name, str(moment))
+        parts.append(f"{key}={value}")
+    return ",".join(parts)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=st.lists(st.tuples(_ITEM_KEYS, _ITEM_VALUES), min_size=1, max_size=5))
+@example(items=[("t", "now"), ("v1", "sig:now")])
+@example(items=[("t ", "now"), ("t", "future"), ("v1", "sig:future")])
+@example(items=[("t ", "abc"), ("t", "now"), ("v1", "sig:now")])
+def test_any_header_is_refused_with_a_reason_or_accepted_exactly_when_stripe_python_would(
+    items: list[tuple[str, str | None]],
+) -> None:
+    header = materialise(items, int(time.time()))
+    try:
+        stripe.Webhook.construct_event(_BODY, header, SECRET, tolerance=300)
+        # stripe-python's own parser is the oracle for the time the signature covers.
+        timestamp, _ = stripe.WebhookSignature._get_timestamp_and_signatures(header, "v1")
+        stripe_accepts = timestamp <= time.time() + 300
+    except (stripe.SignatureVerificationError, TypeError):
+        stripe_accepts = False
+
+    try:
+        verify_delivery(_BODY.encode(), header, [SECRET])
+        accepted = True
+    except WebhookRejected:
+        accepted = False
+
+    assert accepted == stripe_accepts

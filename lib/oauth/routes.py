@@ -15,7 +15,7 @@ from lib.oauth.stripe_connect import (
     authorize_url,
     connect_config,
 )
-from lib.store import OAuthStateStore, get_engine
+from lib.store import OAuthStateStore, TooManyPendingStates, client_ref_for, get_engine
 
 # The route runs outside any Streamlit session, so it cannot know the signed-in user: the state
 # is bound to the browser by its cookie, and the page saves for whoever is signed in there.
@@ -25,14 +25,29 @@ STATE_OWNER = "browser"
 def start_stripe_oauth(request: Request) -> Response:
     """302 to Stripe's authorize page with a new single-use state, also set as an HttpOnly,
     SameSite=Lax cookie (Secure under https) for 10 minutes; 404 JSON when OAuth is not
-    configured."""
+    configured; 429 JSON with Retry-After when this client has too many unfinished flows.
+
+    A client is its IP address as the server sees it: uvicorn takes it from X-Forwarded-For
+    only when the proxy is listed in FORWARDED_ALLOW_IPS (default: this machine).
+    """
     settings = get_settings()
     config = connect_config(settings)
     if config is None:
         return JSONResponse({"error": NOT_CONFIGURED}, status_code=404)
-    states = OAuthStateStore(get_engine())
-    states.purge_expired()
-    state = states.create("stripe", STATE_OWNER, ttl_seconds=STATE_TTL_SECONDS)
+    address = request.client.host if request.client is not None else ""
+    try:
+        state = OAuthStateStore(get_engine()).create(
+            "stripe",
+            STATE_OWNER,
+            ttl_seconds=STATE_TTL_SECONDS,
+            client_ref=client_ref_for(address),
+        )
+    except TooManyPendingStates as busy:
+        return JSONResponse(
+            {"error": "too_many_pending", "message": str(busy)},
+            status_code=429,
+            headers={"Retry-After": str(busy.retry_after_seconds), "Cache-Control": "no-store"},
+        )
     response = RedirectResponse(authorize_url(config, state), status_code=302)
     response.headers["Cache-Control"] = "no-store"
     response.set_cookie(

@@ -27,7 +27,12 @@ from lib.store.db import (
     resolve_database_url,
 )
 from lib.store.migrations import SchemaTooNewError, current_version, latest_version, migrate
-from lib.store.oauth_states import OAuthStateStore, StateCheck
+from lib.store.oauth_states import (
+    OAuthStateStore,
+    StateCheck,
+    TooManyPendingStates,
+    client_ref_for,
+)
 
 __all__ = [
     "DECRYPT_ERROR_MESSAGE",
@@ -43,7 +48,9 @@ __all__ = [
     "SecretBox",
     "StateCheck",
     "StoredConnection",
+    "TooManyPendingStates",
     "UnsupportedDatabaseError",
+    "client_ref_for",
     "create_db_engine",
     "current_version",
     "decrypt_error_message",

@@ -516,3 +516,41 @@ def _add_stripe_mirror(connection: Connection) -> None:
         sa.Column("applied_at", UtcDateTime(), nullable=False),
     )
     metadata.create_all(connection)
+
+
+# Version 5: refusals counted per reason per hour, the client of an OAuth state, event retention.
+
+
+@migration(5, "webhook refusals counted per hour, oauth_states.client_ref, events by received_at")
+def _bound_abuse_tables(connection: Connection) -> None:
+    metadata = sa.MetaData()
+    counts = sa.Table(
+        "webhook_rejection_counts",
+        metadata,
+        sa.Column("provider", sa.String(32), primary_key=True),
+        sa.Column("reason", sa.String(64), primary_key=True),
+        sa.Column("hour", UtcDateTime(), primary_key=True),
+        sa.Column("deliveries", sa.BigInteger(), nullable=False),
+        sa.CheckConstraint(
+            sql_in_list("provider", _V2_PROVIDERS), name="webhook_rejection_counts_provider_check"
+        ),
+    )
+    counts.create(connection)
+    # One row per refusal until now: each becomes a count in the UTC hour it was received.
+    if connection.dialect.name == "sqlite":
+        hour = "strftime('%Y-%m-%d %H:00:00.000000', received_at)"
+    else:
+        hour = "date_trunc('hour', received_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+    connection.exec_driver_sql(
+        "INSERT INTO webhook_rejection_counts (provider, reason, hour, deliveries) "
+        f"SELECT provider, reason, {hour}, count(*) FROM webhook_rejections "
+        f"GROUP BY provider, reason, {hour}"
+    )
+    connection.exec_driver_sql("DROP TABLE webhook_rejections")
+    for statement in (
+        "ALTER TABLE oauth_states ADD COLUMN client_ref VARCHAR(64)",
+        "CREATE INDEX ix_oauth_states_client_ref_expires_at ON oauth_states "
+        "(client_ref, expires_at)",
+        "CREATE INDEX ix_webhook_events_received_at ON webhook_events (received_at)",
+    ):
+        connection.exec_driver_sql(statement)

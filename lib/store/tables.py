@@ -111,6 +111,7 @@ webhook_events = sa.Table(
     ),
     sa.Index("ix_webhook_events_status_id", "status", "id"),
     sa.Index("ix_webhook_events_mesh_name_id", "mesh_name", "id"),
+    sa.Index("ix_webhook_events_received_at", "received_at"),
 )
 
 oauth_states = sa.Table(
@@ -122,21 +123,22 @@ oauth_states = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("expires_at", UtcDateTime(), nullable=False),
     sa.Column("used_at", UtcDateTime(), nullable=True),
+    sa.Column("client_ref", sa.String(64), nullable=True),
     sa.CheckConstraint(sql_in_list("provider", PROVIDER_NAMES), name="oauth_states_provider_check"),
     sa.Index("ix_oauth_states_expires_at", "expires_at"),
+    sa.Index("ix_oauth_states_client_ref_expires_at", "client_ref", "expires_at"),
 )
 
-webhook_rejections = sa.Table(
-    "webhook_rejections",
+webhook_rejection_counts = sa.Table(
+    "webhook_rejection_counts",
     metadata,
-    sa.Column("id", row_id_type(), primary_key=True, autoincrement=True),
-    sa.Column("provider", sa.String(32), nullable=False),
-    sa.Column("reason", sa.String(64), nullable=False),
-    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Column("provider", sa.String(32), primary_key=True),
+    sa.Column("reason", sa.String(64), primary_key=True),
+    sa.Column("hour", UtcDateTime(), primary_key=True),
+    sa.Column("deliveries", sa.BigInteger(), nullable=False),
     sa.CheckConstraint(
-        sql_in_list("provider", PROVIDER_NAMES), name="webhook_rejections_provider_check"
+        sql_in_list("provider", PROVIDER_NAMES), name="webhook_rejection_counts_provider_check"
     ),
-    sa.Index("ix_webhook_rejections_reason", "reason"),
 )
 
 webhook_poll_cursors = sa.Table(

@@ -1,5 +1,6 @@
 """Stripe webhooks: verified, stored once, processed after the 200; Events API catch-up."""
 
+from lib.webhooks.admission import MAX_BODY_BYTES, BodyBudget
 from lib.webhooks.events_store import (
     PollCursor,
     ServerEvent,
@@ -9,9 +10,11 @@ from lib.webhooks.events_store import (
     publish_server_event,
     rejection_counts,
 )
+from lib.webhooks.housekeeping import Housekeeping
 from lib.webhooks.mapping import MESH_NAMES, MeshEvent, mesh_name_for, to_mesh_event
 from lib.webhooks.poller import PeriodicPoller, PollResult, app_account, poll_once, sync_account
-from lib.webhooks.receiver import MAX_BODY_BYTES, WEBHOOK_PATH, stripe_webhook_route
+from lib.webhooks.receiver import WEBHOOK_PATH, stripe_webhook_route
+from lib.webhooks.rejection_counter import RejectionCounter
 from lib.webhooks.runtime import WEBHOOK_RUNTIME, WebhookRuntime, webhook_lifespan
 from lib.webhooks.verify import RejectionReason, VerifiedEvent, WebhookRejected, verify_delivery
 from lib.webhooks.worker import DEFAULT_REACTIONS, Reaction, WebhookWorker
@@ -22,11 +25,14 @@ __all__ = [
     "MESH_NAMES",
     "WEBHOOK_PATH",
     "WEBHOOK_RUNTIME",
+    "BodyBudget",
+    "Housekeeping",
     "MeshEvent",
     "PeriodicPoller",
     "PollCursor",
     "PollResult",
     "Reaction",
+    "RejectionCounter",
     "RejectionReason",
     "ServerEvent",
     "VerifiedEvent",

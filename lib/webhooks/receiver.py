@@ -1,14 +1,17 @@
 """`POST /api/webhooks/stripe`: verify, store once, answer; reactions run later in the worker.
 
 Answers 200 `{"received": true}` only after the row is committed (a redelivery adds
-`"duplicate": true`), 400 with a short reason for a refused delivery, 503 when storage is
-unavailable or no secret is configured (Stripe retries), never a 500 with a traceback.
+`"duplicate": true`), 400 with a short reason for a refused delivery, 408 for a body not
+received in time, 503 when storage is unavailable, no secret is configured or too many bodies
+are in flight (Stripe retries), never a 500 with a traceback. admission.py says how bodies in
+flight are bounded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -23,11 +26,12 @@ from starlette.routing import Route
 
 from lib.config import get_settings
 from lib.store import get_engine
-from lib.webhooks.events_store import NewEvent, new_event, record_rejection, store_events
-from lib.webhooks.verify import WebhookRejected, verify_delivery
+from lib.webhooks.admission import MIB, BodyBudget, read_body
+from lib.webhooks.events_store import NewEvent, new_event, store_events
+from lib.webhooks.rejection_counter import RejectionCounter
+from lib.webhooks.verify import RejectionReason, VerifiedEvent, WebhookRejected, verify_delivery
 
 WEBHOOK_PATH = "/api/webhooks/stripe"
-MAX_BODY_BYTES = 1024 * 1024
 # Checking a typical event takes well under a millisecond, less than a thread hop; a large
 # body is checked in a thread so it cannot stall the event loop every browser session shares.
 INLINE_VERIFY_BYTES = 64 * 1024
@@ -44,38 +48,84 @@ def stripe_webhook_route(
     engine: Callable[[], Engine] = get_engine,
     secrets: Callable[[], Sequence[str]] = configured_secrets,
     on_stored: Callable[[], None] = lambda: None,
+    rejections: RejectionCounter | None = None,
+    budget: BodyBudget | None = None,
+    body_timeout_seconds: float | None = None,
 ) -> Route:
     """The Starlette route for Stripe's webhook deliveries.
 
     `secrets` is read per request and `engine` per write, so settings changes apply at
-    once; `on_stored` runs after a new event is committed (it wakes the worker).
+    once; `on_stored` runs after a new event is committed (it wakes the worker). Refusals
+    are counted in `rejections`. `budget` and `body_timeout_seconds` default to the settings
+    WEBHOOK_BODIES_IN_FLIGHT_MB and WEBHOOK_BODY_TIMEOUT_SECONDS.
     """
+    settings = get_settings()
+    budget = budget or BodyBudget(settings.webhook_bodies_in_flight_mb * MIB)
+    timeout = (
+        settings.webhook_body_timeout_seconds
+        if body_timeout_seconds is None
+        else body_timeout_seconds
+    )
+    counter = rejections or RejectionCounter(engine)
+    refusal_headers = _refusal_headers(math.ceil(timeout))
     writer = EventWriter(engine)
 
     async def receive_stripe_webhook(request: Request) -> Response:
         try:
-            body = await _read_body(request)
-            header, accepted = request.headers.get("stripe-signature"), secrets()
-            if len(body) > INLINE_VERIFY_BYTES:
-                verified = await run_in_threadpool(verify_delivery, body, header, accepted)
-            else:
-                verified = verify_delivery(body, header, accepted)
+            async with budget.admitted(request) as charge:
+                body = await read_body(request, charge, timeout)
+                verified = await _verify(body, request.headers.get("stripe-signature"), secrets())
+                return await _store(writer, verified, on_stored)
         except WebhookRejected as rejected:
-            return await _refuse(engine, rejected)
-        try:
-            stored = await writer.store(new_event(verified.event, verified.raw, "webhook"))
-        except SQLAlchemyError as exc:  # storage down: Stripe retries a 503
-            _log.error("stripe webhook not stored: %s", type(exc).__name__)
-            return JSONResponse({"error": "storage_unavailable"}, status_code=503)
-        except Exception as exc:  # a 503 keeps the event at Stripe, which retries it
-            _log.error("stripe webhook failed: %s", type(exc).__name__)
-            return JSONResponse({"error": "not_stored"}, status_code=503)
-        if stored:
-            on_stored()
-            return JSONResponse({"received": True})
-        return JSONResponse({"received": True, "duplicate": True})
+            counter.add(rejected.reason)
+            return JSONResponse(
+                {"error": rejected.reason, "message": str(rejected)},
+                status_code=REFUSAL_STATUS.get(rejected.reason, 400),
+                headers=refusal_headers.get(rejected.reason),
+            )
 
     return Route(WEBHOOK_PATH, receive_stripe_webhook, methods=["POST"])
+
+
+REFUSAL_STATUS: dict[RejectionReason, int] = {
+    "no_secret_configured": 503,
+    "server_busy": 503,
+    "body_timeout": 408,
+}
+
+
+def _refusal_headers(retry_after_seconds: int) -> dict[RejectionReason, dict[str, str]]:
+    # The body was not read to its end: closing is the only way to stop receiving it.
+    unread = {"Connection": "close"}
+    return {
+        "server_busy": {**unread, "Retry-After": str(retry_after_seconds)},
+        "body_timeout": unread,
+        "body_too_large": unread,
+        "client_disconnected": unread,
+    }
+
+
+async def _verify(body: bytes, header: str | None, accepted: Sequence[str]) -> VerifiedEvent:
+    if len(body) > INLINE_VERIFY_BYTES:
+        return await run_in_threadpool(verify_delivery, body, header, accepted)
+    return verify_delivery(body, header, accepted)
+
+
+async def _store(
+    writer: EventWriter, verified: VerifiedEvent, on_stored: Callable[[], None]
+) -> Response:
+    try:
+        stored = await writer.store(new_event(verified.event, verified.raw, "webhook"))
+    except SQLAlchemyError as exc:  # storage down: Stripe retries a 503
+        _log.error("stripe webhook not stored: %s", type(exc).__name__)
+        return JSONResponse({"error": "storage_unavailable"}, status_code=503)
+    except Exception as exc:  # a 503 keeps the event at Stripe, which retries it
+        _log.error("stripe webhook failed: %s", type(exc).__name__)
+        return JSONResponse({"error": "not_stored"}, status_code=503)
+    if stored:
+        on_stored()
+        return JSONResponse({"received": True})
+    return JSONResponse({"received": True, "duplicate": True})
 
 
 class EventWriter:
@@ -165,29 +215,3 @@ def _settle(settled: list[tuple[asyncio.Future[bool], bool | Exception]]) -> Non
             future.set_exception(outcome)
         else:
             future.set_result(outcome)
-
-
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise WebhookRejected("body_too_large")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise WebhookRejected("body_too_large")
-    return bytes(body)
-
-
-async def _refuse(engine: Callable[[], Engine], rejected: WebhookRejected) -> Response:
-    _log.warning("stripe webhook refused: %s", rejected.reason)
-    await run_in_threadpool(_count_rejection, engine, rejected.reason)
-    status = 503 if rejected.reason == "no_secret_configured" else 400
-    return JSONResponse({"error": rejected.reason, "message": str(rejected)}, status_code=status)
-
-
-def _count_rejection(engine: Callable[[], Engine], reason: str) -> None:
-    try:
-        record_rejection(engine(), reason)
-    except Exception as exc:  # counting must not turn a 400 into an error
-        _log.warning("stripe webhook rejection not counted: %s", type(exc).__name__)

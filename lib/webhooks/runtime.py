@@ -1,4 +1,5 @@
-"""The webhook worker and the Events API poller of this process, started by the app's lifespan.
+"""The webhook worker, the Events API poller and the housekeeping purge of this process, started
+by the app's lifespan.
 
 `streamlit run app.py` and `uvicorn app:app` both run the lifespan; Streamlit's AppTest does
 not, so under tests nothing runs in the background unless a test starts it.
@@ -16,12 +17,15 @@ from starlette.concurrency import run_in_threadpool
 from lib.accounts import StripeAccount
 from lib.config import Settings, get_settings
 from lib.store import get_engine
+from lib.webhooks.housekeeping import Housekeeping
 from lib.webhooks.poller import PeriodicPoller, PollResult, app_account, sync_account
+from lib.webhooks.rejection_counter import RejectionCounter
 from lib.webhooks.worker import WebhookWorker
 
 
 class WebhookRuntime:
-    """Owns the worker (always) and the poller (when `polling_enabled` at start)."""
+    """Owns the worker and the housekeeping purge (always), the poller (when `polling_enabled`
+    at start) and the webhook route's refusal counter (flushed at stop)."""
 
     def __init__(
         self,
@@ -32,6 +36,8 @@ class WebhookRuntime:
         self._settings = settings
         self._engine = engine
         self.worker = WebhookWorker(engine)
+        self.housekeeping = Housekeeping(engine=engine, settings=settings)
+        self.rejections = RejectionCounter(engine)
         self._poller: PeriodicPoller | None = None
 
     @property
@@ -40,8 +46,10 @@ class WebhookRuntime:
         return self._poller is not None and self._poller.running
 
     def start(self) -> None:
-        """Start the worker, and the poller every `events_poll_interval_seconds` if enabled."""
+        """Start the worker and the housekeeping purge, and the poller every
+        `events_poll_interval_seconds` if enabled."""
         self.worker.start()
+        self.housekeeping.start()
         settings = self._settings()
         if settings.polling_enabled and self._poller is None:
             self._poller = PeriodicPoller(
@@ -50,11 +58,14 @@ class WebhookRuntime:
             self._poller.start()
 
     def stop(self) -> None:
-        """Stop the poller and the worker; unprocessed events stay pending for the next start."""
+        """Stop the poller, the purge and the worker, and write the refusals counted so far;
+        unprocessed events stay pending for the next start."""
         if self._poller is not None:
             self._poller.stop()
             self._poller = None
+        self.housekeeping.stop()
         self.worker.stop()
+        self.rejections.flush()
 
     def wake(self) -> None:
         """Tell the worker new events were committed."""

@@ -1,4 +1,5 @@
-"""Stored Stripe events: insert once, the processing queue, rejections, poll cursors, the feed.
+"""Stored Stripe events: insert once, the processing queue, refusal counts, poll cursors, the
+feed, retention.
 
 Every stored event is a server event on the mesh: browser sessions read them through
 `list_server_events` / `latest_server_event_id` and publish them into their own EventBus.
@@ -26,7 +27,13 @@ from lib.webhooks.events_store.inserting import (
     store_events,
 )
 from lib.webhooks.events_store.queue import ClaimedEvents, claim_pending, record_outcomes
-from lib.webhooks.events_store.rejections import record_rejection, rejection_counts
+from lib.webhooks.events_store.rejections import (
+    purge_rejection_counts,
+    record_rejection,
+    record_rejections,
+    rejection_counts,
+)
+from lib.webhooks.events_store.retention import purge_settled_events
 from lib.webhooks.events_store.writing import MAX_ERROR_LENGTH, PROVIDER
 
 __all__ = [
@@ -44,10 +51,13 @@ __all__ = [
     "load_cursor",
     "new_event",
     "publish_server_event",
+    "purge_rejection_counts",
+    "purge_settled_events",
     "record_outcomes",
     "record_poll_error",
     "record_poll_success",
     "record_rejection",
+    "record_rejections",
     "rejection_counts",
     "store_event",
     "store_events",

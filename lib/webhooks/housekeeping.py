@@ -1,0 +1,75 @@
+"""`Housekeeping`: the periodic purge that keeps the tables anyone can fill from growing forever.
+
+Each pass deletes expired OAuth states, settled events received more than
+WEBHOOK_EVENTS_RETENTION_DAYS ago (pending ones stay until processed), and refusal counts of
+hours older than that.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from lib.config import Settings, get_settings
+from lib.store import OAuthStateStore, get_engine
+from lib.webhooks.background import BackgroundLoop
+from lib.webhooks.events_store import purge_rejection_counts, purge_settled_events
+
+DEFAULT_INTERVAL_SECONDS = 60.0
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Purged:
+    """Rows one pass deleted, per table."""
+
+    oauth_states: int
+    events: int
+    rejection_counts: int
+
+
+def purge_once(engine: Engine, retention_days: int, now: datetime | None = None) -> Purged:
+    """Delete expired OAuth states, and events and refusal counts older than `retention_days`
+    (events only once processed or failed)."""
+    at = now or datetime.now(UTC)
+    cutoff = at - timedelta(days=retention_days)
+    return Purged(
+        oauth_states=OAuthStateStore(engine).purge_expired(at),
+        events=purge_settled_events(engine, cutoff),
+        rejection_counts=purge_rejection_counts(engine, cutoff),
+    )
+
+
+class Housekeeping(BackgroundLoop):
+    """Runs `purge_once` at start and then every `interval_seconds` on a daemon thread.
+
+    `engine` and `settings` are called on every pass, so a database that is down at start is
+    purged later and a changed retention applies at the next pass.
+    """
+
+    def __init__(
+        self,
+        *,
+        engine: Callable[[], Engine] = get_engine,
+        settings: Callable[[], Settings] = get_settings,
+        interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
+    ) -> None:
+        super().__init__("housekeeping")
+        self._engine = engine
+        self._settings = settings
+        self._interval_seconds = interval_seconds
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                purged = purge_once(self._engine(), self._settings().webhook_events_retention_days)
+            except Exception as exc:  # storage down: try again at the next pass
+                _log.warning("housekeeping pass failed: %s", type(exc).__name__)
+            else:
+                if purged.events or purged.rejection_counts:
+                    _log.info("housekeeping purged %s", purged)
+            self._stopping.wait(self._interval_seconds)
