@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.accounts import StripeAccount
+from lib.render.safe_markdown import badge_label, escape_markdown
 
 CREDENTIALS_PAGE = "pages/credentials.py"
 
@@ -19,10 +20,10 @@ def render_account_banner(account: StripeAccount) -> None:
         )
     elif account.needs_reconnect:
         st.badge("Reconnect Stripe", icon=":material/link_off:", color="red")
-        st.warning(
-            f"{account.label}: {account.problem or 'Stripe rejected the stored credentials.'}"
-        )
+        problem = account.problem or "Stripe rejected the stored credentials."
+        st.warning(escape_markdown(f"{account.label}: {problem}"))
         st.page_link(CREDENTIALS_PAGE, label="Reconnect Stripe", icon=":material/key:")
     else:
         color = "green" if account.mode == "live" else "blue"
-        st.badge(f"{account.label}", icon=":material/account_balance:", color=color)
+        # The label holds the account's business name, chosen by that account's owner.
+        st.badge(badge_label(account.label), icon=":material/account_balance:", color=color)
