@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from lib.config import PROJECT_ROOT
-
-_ESCAPED = re.compile(r"\\(.)")
+from tests.markdown_links import visible_text
 
 
 def run_app(page: str | None = None, timeout: float = 60) -> AppTest:
@@ -24,14 +21,37 @@ def run_app(page: str | None = None, timeout: float = 60) -> AppTest:
 
 
 def unescape(markdown: str) -> str:
-    """Markdown as read on screen: backslash escapes removed."""
-    return _ESCAPED.sub(r"\1", markdown)
+    """Markdown as read on screen: backslash escapes resolved, code spans without their
+    backticks (emphasis markers stay, so tests can tell bold text)."""
+    return visible_text(markdown)
 
 
 def shown_text(app: AppTest) -> list[str]:
-    """Every markdown, caption, info, warning, error and metric text of the page, unescaped."""
-    texts = [unescape(element.value) for element in app.markdown]
-    texts += [element.value for element in app.caption]
-    texts += [unescape(element.value) for element in (*app.info, *app.warning, *app.error)]
-    texts += [f"{metric.label}: {metric.value}" for metric in app.metric]
+    """Every markdown, caption, alert and metric text of the page, as read on screen."""
+    texts = [unescape(element.value) for element in (*app.markdown, *app.caption)]
+    alerts = (*app.info, *app.success, *app.warning, *app.error)
+    texts += [unescape(element.value) for element in alerts]
+    texts += [unescape(f"{metric.label}: {metric.value}") for metric in app.metric]
     return texts
+
+
+def markdown_sources(app: AppTest) -> list[str]:
+    """The markdown source of everything the page renders as markdown: text elements, badges,
+    alerts, toasts, metric labels and values, and expander, tab and button labels."""
+    elements = (
+        *app.markdown,
+        *app.caption,
+        *app.title,
+        *app.header,
+        *app.subheader,
+        *app.info,
+        *app.success,
+        *app.warning,
+        *app.error,
+        *app.toast,
+    )
+    sources = [element.value for element in elements]
+    sources += [part for metric in app.metric for part in (metric.label, metric.value)]
+    sources += [block.label for block in (*app.expander, *app.tabs, *app.button)]
+    sources += [button.proto.label for button in app.get("link_button")]
+    return sources

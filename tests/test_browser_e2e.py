@@ -1,6 +1,9 @@
-"""The event mesh in a real browser: `streamlit run app.py` on the demo account, driven through
-Debian's Chromium by Playwright. A failure leaves a screenshot and the page's HTML in
-`test-artifacts/` and prints their paths."""
+"""The app in a real browser: `streamlit run app.py` driven through Debian's Chromium by
+Playwright. The event mesh on the demo account; hostile data (a connected account's name, widget
+rows, stored events full of markdown, HTML, bare URLs and e-mail addresses pointing at an evil
+host) that must produce no link to that host and no image from it in the DOM: GFM's autolinking
+runs in the browser, so only a browser can prove it does not happen. A failure leaves a
+screenshot and the page's HTML in `test-artifacts/` and prints their paths."""
 
 from __future__ import annotations
 
@@ -15,15 +18,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 
 from lib.config import PROJECT_ROOT
-from lib.store import create_db_engine
+from lib.providers import ProviderCredentials
+from lib.store import ConnectionInfo, CredentialsStore, SecretBox, create_db_engine, migrate
+from lib.store.crypto import KEY_FILE_NAME
 from lib.store.db import SQLITE_FILE_NAME
-from lib.webhooks.events_store import new_event, store_event
+from lib.webhooks.events_store import list_server_events, new_event, record_outcomes, store_event
 from tests.app_process import AppProcess
 from tests.test_event_mesh_app import demo_get
+from tests.test_hostile_markdown import EVIL, PHISH, hostile, widget
 
 pytestmark = pytest.mark.browser
 
@@ -160,3 +167,125 @@ def test_a_selected_payment_reaches_the_customer_widget_and_the_event_debugger(
         )
         arrived = page.get_by_test_id("stExpander").filter(has_text="stripe.payment.received")
         arrived.get_by_text("server · webhook").wait_for()
+
+
+ACCOUNT_NAME = hostile("account")
+# Every link and image of the page whose target is the evil host (mailto: included).
+FIND_EVIL = """(host) => {
+  const bad = [];
+  const leads = (value) => {
+    if (!value) return false;
+    try {
+      const url = new URL(value, location.href);
+      if (url.protocol === "mailto:") return url.href.toLowerCase().includes(host);
+      return url.hostname === host || url.hostname.endsWith("." + host);
+    } catch (error) {
+      return value.toLowerCase().includes(host);
+    }
+  };
+  for (const a of document.querySelectorAll("a")) {
+    if (leads(a.getAttribute("href"))) bad.push(a.outerHTML);
+  }
+  for (const img of document.querySelectorAll("img, source, image, iframe, video, audio")) {
+    for (const name of ["src", "srcset", "href", "xlink:href"]) {
+      if (leads(img.getAttribute(name))) bad.push(img.outerHTML);
+    }
+  }
+  return bad;
+}"""
+
+
+@pytest.fixture
+def hostile_app(chromium: Path, tmp_path: Path) -> Iterator[str]:
+    """The app on a data dir holding a connection with a hostile account name and a hostile
+    stored event, showing widgets whose rows are hostile; yields its URL."""
+    data_dir = tmp_path / "app-data"
+    data_dir.mkdir()
+    key = Fernet.generate_key()
+    (data_dir / KEY_FILE_NAME).write_bytes(key + b"\n")
+    engine = create_db_engine(f"sqlite:///{data_dir / SQLITE_FILE_NAME}")
+    try:
+        migrate(engine)
+        CredentialsStore(engine, SecretBox([key])).save(
+            "local",
+            "stripe",
+            ProviderCredentials(pat="sk_test_51HqLyjWDarjtT1zdp7dcXbUyQ4242"),
+            ConnectionInfo(
+                masked_key="sk_test_...4242",
+                account_id="acct_1Hostile",
+                account_name=ACCOUNT_NAME,
+                mode="test",
+            ),
+        )
+        event = {
+            "id": f"evt_{PHISH}",
+            "type": "charge.failed",
+            "created": int(time.time()),
+            "data": {"object": {"id": "ch_x", "description": hostile("payload")}},
+        }
+        store_event(engine, new_event(event, json.dumps(event), "webhook"))
+        [stored] = list_server_events(engine, limit=1)
+        record_outcomes(engine, {stored.id: hostile("processing error")})
+    finally:
+        engine.dispose()
+    widgets = tmp_path / "widgets"
+    widgets.mkdir()
+    definitions = {
+        "list.json": widget("list", "List"),
+        "card.json": widget("card", "Card"),
+        "summary.json": widget("list", "Summary", summaryFields=["customer_name", "receipt"]),
+    }
+    for name, definition in definitions.items():
+        (widgets / name).write_text(json.dumps(definition), encoding="utf-8")
+    env = {
+        "APP_DATA_DIR": str(data_dir),
+        "WIDGETS_DIR": str(widgets),
+        "STRIPE_SECRET_KEY": "",
+        "APP_ENCRYPTION_KEY": "",
+        "DATABASE_URL": "",
+        "EVENTS_POLL_ENABLED": "false",
+        # Nothing listens there: a request to Stripe would fail instead of leaving the machine.
+        "STRIPE_API_BASE": "http://127.0.0.1:9/v1",
+    }
+    app = AppProcess(env, tmp_path)
+    try:
+        yield app.url
+    finally:
+        app.stop()
+
+
+def evil_elements(page: Page) -> list[str]:
+    return page.evaluate(FIND_EVIL, EVIL)
+
+
+def test_no_page_links_to_or_loads_from_a_host_named_in_the_data(
+    hostile_app: str, page: Page, request: pytest.FixtureRequest
+) -> None:
+    with saved_on_failure(page, request.node.name):
+        page.goto(hostile_app)
+        for card in ("list", "card", "summary"):
+            box = page.locator(f".st-key-widget-card-{card}")
+            box.get_by_text("sign in again", exact=False).first.wait_for()
+        page.get_by_text("anahelp@evil.example").first.wait_for()
+        assert evil_elements(page) == []
+        receipt = page.locator(".st-key-widget-card-list a", has_text="Receipt").first
+        receipt.wait_for()
+        assert receipt.get_attribute("href") == "https://ok.example/receipt/1"
+        assert receipt.inner_text() == "Receipt"
+        assert page.get_by_text("javascript:alert(document.cookie)").count() > 0
+
+        page.goto(hostile_app + "/credentials")
+        page.get_by_text("Account:", exact=False).first.wait_for()
+        page.get_by_text("account [Your session expired", exact=False).first.wait_for()
+        assert evil_elements(page) == []
+
+        page.goto(hostile_app + "/webhooks")
+        page.get_by_text("Received events").wait_for()
+        page.get_by_test_id("stDataFrame").first.wait_for()
+        assert evil_elements(page) == []
+
+        page.goto(hostile_app + "/events")
+        event = page.get_by_test_id("stExpander").filter(has_text="stripe.payment.failed")
+        event.get_by_text("stripe.payment.failed").click()
+        event.get_by_text("processing error [Your session expired", exact=False).wait_for()
+        assert evil_elements(page) == []

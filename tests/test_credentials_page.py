@@ -24,6 +24,7 @@ from lib.store import (
 )
 from lib.store.tables import mirror_charges, mirror_customers
 from lib.sync import write_objects
+from tests.apptest_support import unescape
 from tests.loopback_server import LoopbackServer, Reply
 
 PAGE = Path(__file__).resolve().parent.parent / "pages" / "credentials.py"
@@ -51,7 +52,8 @@ def open_page() -> AppTest:
 
 
 def texts(elements: object) -> list[str]:
-    return [element.value for element in elements]  # type: ignore[attr-defined]
+    """The elements' text as read on screen (backslash escapes removed)."""
+    return [unescape(element.value) for element in elements]  # type: ignore[attr-defined]
 
 
 def test_pasting_a_good_key_connects_and_shows_it_masked_with_its_mode(
@@ -67,7 +69,7 @@ def test_pasting_a_good_key_connects_and_shows_it_masked_with_its_mode(
     assert not at.exception
     assert texts(at.success) == ["Connected Stripe: Rocket Rides (acct_1Dashboard, test mode)."]
     card = "\n".join(texts(at.markdown))
-    assert "`sk_test_...4242`" in card and "**Mode:** test" in card
+    assert "**Key:** sk_test_...4242" in card and "**Mode:** test" in card
     assert GOOD_KEY not in card
     assert at.text_input(key="key_stripe_pat").value == ""
     assert store.get("local", "stripe") is not None

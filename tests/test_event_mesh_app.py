@@ -83,7 +83,7 @@ def test_the_customer_widget_narrows_to_the_selected_customer_until_the_chip_is_
     assert f"**Email**: {customer['email']}" in texts
     assert CUSTOMER_EMPTY_STATE not in texts
     chip = app.button(key="widget-customer-chip-0")
-    assert chip.label == f"Filtered by customer {payment['customer']}  ✕"
+    assert unescape(chip.label) == f"Filtered by customer {payment['customer']}  ✕"
 
     chip.click().run()
 
@@ -131,15 +131,15 @@ def test_the_debugger_lists_the_selection_with_its_payload_and_subscriptions() -
 
     assert not app.exception
     [label] = event_labels(app)
-    assert "`stripe.payment.selected` · stripe-payments-widget · browser" in label
+    assert "stripe.payment.selected · stripe-payments-widget · browser" in label
     assert label.endswith("reached 2 subscribers")
     open_event(app, entry)
     assert json.loads(app.json[0].value) == {field: payment[field] for field in PAYMENT_FIELDS}
-    assert "- Delivered to: `customer`, `failed-payments`" in "\n".join(shown_text(app))
+    assert "- Delivered to: customer, failed-payments" in "\n".join(shown_text(app))
     texts = shown_text(app)
-    assert "**Customer** (`customer`)" in texts
-    assert "- `stripe.payment.selected`" in texts
-    assert "- `stripe.payment.received`" in texts
+    assert "**Customer** (customer)" in texts
+    assert "- stripe.payment.selected" in texts
+    assert "- stripe.payment.received" in texts
 
 
 def test_safe_mode_holds_a_selection_and_replay_delivers_it_later() -> None:

@@ -12,7 +12,7 @@ import lib.config
 from lib.events import EventBus
 from lib.store import get_engine
 from lib.webhooks.events_store import new_event, record_rejection, store_event
-from tests.apptest_support import run_app, shown_text
+from tests.apptest_support import run_app, shown_text, unescape
 from tests.loopback_server import LoopbackServer, Reply
 from tests.test_webhook_receiver import stripe_event
 
@@ -131,4 +131,4 @@ def test_replay_publishes_the_chosen_event_into_the_sessions_mesh() -> None:
     assert entry.event.origin == "server"
     assert entry.event.source == "stripe-webhook"
     assert entry.event.payload["stripe_event_id"] == "evt_old_one"
-    assert "Published stripe.payment.failed (evt_old_one)" in app.success[-1].value
+    assert "Published stripe.payment.failed (evt_old_one)" in unescape(app.success[-1].value)

@@ -30,7 +30,7 @@ from lib.oauth.stripe_connect import (
 )
 from lib.providers import PROVIDERS, ProviderName, StripeAdapter, credentials_help, provider_label
 from lib.render import cookies
-from lib.render.safe_markdown import escape_markdown
+from lib.render.safe_markdown import code_markdown, escape_markdown
 from lib.render.session import credentials_access, current_user_id
 from lib.store import (
     ConnectionInfo,
@@ -127,7 +127,8 @@ def _render_provider(
     label = provider_label(provider)
     st.subheader(label)
     for kind, text in st.session_state.get(_FLASH, {}).pop(provider, []):
-        getattr(st, kind)(text)
+        # Flash text is plain and carries provider data (account names, error messages).
+        getattr(st, kind)(escape_markdown(text))
     actions = {"store": store, "user_id": user_id, "provider": provider, "settings": settings}
     if summary is None:
         st.caption("Not connected.")
@@ -152,17 +153,19 @@ def _render_connection(summary: ConnectionSummary, info: ConnectionInfo, label: 
     if summary.status == "needs_reconnect":
         st.badge("Needs reconnection", icon=":material/link_off:", color="red")
         reason = summary.status_reason or f"{label} rejected the stored credentials."
-        st.warning(f"{reason} Connect {label} again below.")
+        st.warning(escape_markdown(f"{reason} Connect {label} again below."))
     else:
         st.badge("Connected", icon=":material/check_circle:", color="green")
     how = "Stripe Connect" if info.auth_method == "oauth" else "pasted key"
-    lines = [f"**Account:** {info.account_name or info.email or 'name not readable'}"]
+    # The account name and e-mail are chosen by that account's owner: shown literally.
+    name = info.account_name or info.email or "name not readable"
+    lines = [f"**Account:** {escape_markdown(name)}"]
     if info.account_id:
-        lines.append(f"**Account id:** `{info.account_id}`")
+        lines.append(f"**Account id:** {code_markdown(info.account_id)}")
     if info.mode is not None:
-        lines.append(f"**Mode:** {info.mode}")
+        lines.append(f"**Mode:** {escape_markdown(info.mode)}")
     if info.masked_key:
-        lines.append(f"**Key:** `{info.masked_key}` ({how})")
+        lines.append(f"**Key:** {code_markdown(info.masked_key)} ({how})")
     lines.append(f"**Connected:** {summary.created_at:%d %b %Y, %H:%M} UTC")
     st.markdown("  \n".join(lines))
 

@@ -11,12 +11,12 @@ import streamlit as st
 from lib.config import get_settings
 from lib.events import EventBus, EventOrigin, InvalidPatternError, validate_pattern
 from lib.events.timeline import TimelineItem, build_timeline, format_time, timeline_sources
+from lib.render.safe_markdown import code_markdown, escape_markdown
 from lib.render.session import session_bus
 from lib.store import get_engine
 from lib.webhooks import ServerEvent, latest_server_event_id, list_server_events
 from lib.webhooks import publish_server_event as publish_into_bus
 from lib.widgets.loader import load_widget_folder
-from lib.widgets.render_views import escape_markdown
 
 LIVE_INTERVAL = timedelta(seconds=2)
 SHOWN_EVENTS = 100
@@ -102,7 +102,7 @@ def render_filters(everything: list[TimelineItem]) -> TimelineFilters | None:
         try:
             validate_pattern(pattern)
         except InvalidPatternError as error:
-            st.error(str(error))
+            st.error(escape_markdown(error))
             return None
     return TimelineFilters(pattern, list(sources), origin)
 
@@ -178,7 +178,7 @@ def render_item(
     with expander:
         st.markdown(item_details(item))
         for error in item.errors:
-            st.error(error)
+            st.error(escape_markdown(error))
         st.json(item.payload, expanded=True)
         st.button(
             "Replay",
@@ -194,10 +194,10 @@ def item_label(item: TimelineItem, now: datetime) -> str:
     """Time, name, source, origin, delivery outcome and error count on one line."""
     parts = [
         format_time(item.at, now),
-        f"`{item.name}`",
+        code_markdown(item.name),
         escape_markdown(item.source),
-        item.origin_label,
-        item.outcome,
+        escape_markdown(item.origin_label),
+        escape_markdown(item.outcome),
     ]
     if item.errors:
         parts.append(f"{len(item.errors)} error{'' if len(item.errors) == 1 else 's'}")
@@ -218,16 +218,17 @@ def item_icon(item: TimelineItem) -> str:
 
 
 def item_details(item: TimelineItem) -> str:
-    """The facts of one event as a markdown list."""
+    """The facts of one event as a markdown list, every value shown literally."""
     lines = [f"- Time: {format_time(item.at)} UTC"]
     if item.bus_event_id:
-        lines.append(f"- Event id: `{item.bus_event_id}`")
+        lines.append(f"- Event id: {code_markdown(item.bus_event_id)}")
     if item.server_event_id is not None:
-        lines.append(f"- Stored event #{item.server_event_id}, arrived by {item.channel}")
+        channel = escape_markdown(item.channel)
+        lines.append(f"- Stored event #{item.server_event_id}, arrived by {channel}")
     if item.replay_of:
-        lines.append(f"- Replay of `{item.replay_of}`")
+        lines.append(f"- Replay of {code_markdown(item.replay_of)}")
     if item.delivered_to:
-        lines.append("- Delivered to: " + ", ".join(f"`{s}`" for s in item.delivered_to))
+        lines.append("- Delivered to: " + ", ".join(code_markdown(s) for s in item.delivered_to))
     return "\n".join(lines)
 
 
@@ -279,8 +280,8 @@ def render_subscriptions(bus: EventBus) -> None:
     names = widget_names()
     for subscriber, patterns in grouped.items():
         title = names.get(subscriber, subscriber)
-        st.markdown(f"**{escape_markdown(title)}** (`{subscriber}`)")
-        st.markdown("\n".join(f"- `{pattern}`" for pattern in patterns))
+        st.markdown(f"**{escape_markdown(title)}** ({code_markdown(subscriber)})")
+        st.markdown("\n".join(f"- {code_markdown(pattern)}" for pattern in patterns))
 
 
 def widget_names() -> dict[str, str]:

@@ -48,6 +48,7 @@ from lib.finance.filters import (
     TRISTATES,
 )
 from lib.money import format_money, format_money_series, to_major
+from lib.render.safe_markdown import badge_markdown, escape_markdown, http_url
 from lib.render.session import current_account, session_bus
 from lib.store import get_engine
 from lib.sync import (
@@ -67,7 +68,7 @@ from lib.widgets.formatting import (
     format_percent_series,
     format_relative_time,
 )
-from lib.widgets.render_views import badge_markdown, escape_markdown, render_table
+from lib.widgets.render_views import render_table
 from lib.widgets.schema import DisplaySpec
 
 SELECTED_EVENT = "stripe.payment.selected"
@@ -314,12 +315,13 @@ def _sync_summary(states: dict[Any, ResourceState], job: SyncJob | None) -> None
     if job is not None and job.crashed:
         st.error(f"The last sync stopped unexpectedly ({job.crashed}). Resume to continue.")
     elif report is not None and report.outcome == "failed" and report.error is not None:
-        st.error(f"The last sync stopped: {report.error.message} Resume to continue from there.")
+        stopped = escape_markdown(report.error.message)
+        st.error(f"The last sync stopped: {stopped} Resume to continue from there.")
     elif report is not None and report.outcome == "cancelled":
         st.info(f"Sync cancelled after {report.objects:,} objects; resume to continue from there.")
     errors = [s.last_error for s in states.values() if s.last_error]
     if errors and (report is None or report.outcome != "failed"):
-        st.caption(f"Last sync problem: {errors[0]}")
+        st.caption(f"Last sync problem: {escape_markdown(errors[0])}")
 
 
 def _seed(key: str, value: object) -> None:
@@ -425,7 +427,7 @@ def _amount_bounds(
                 ChargeFilters(currencies=(currency,), min_amount=value).amount_bounds()
             bounds.append(value)
         except AmountError as error:
-            st.warning(f"{label} amount ignored: {error}.")
+            st.warning(f"{label} amount ignored: {escape_markdown(error)}.")
             bounds.append(None)
     return bounds[0], bounds[1]
 
@@ -515,20 +517,22 @@ def _render_detail(engine: Engine, account: StripeAccount, row: pd.Series) -> No
             f"### {escape_markdown(format_money(int(charge['amount']), currency))} "
             f"{badge_markdown(status, color)}"
         )
-        st.caption(f"{charge_id} · {format_datetime(charge['created'])}")
+        st.caption(f"{escape_markdown(charge_id)} · {format_datetime(charge['created'])}")
         left, right = st.columns(2)
         with left:
             _detail_facts(charge)
         with right:
             _detail_customer(detail.customer, charge)
         links = st.columns(2)
-        links[0].link_button(
-            "Open in the Stripe Dashboard",
-            dashboard_url(charge_id, bool(charge.get("livemode"))),
-            icon=":material/open_in_new:",
-        )
-        if charge.get("receipt_url"):
-            links[1].link_button("Receipt", charge["receipt_url"], icon=":material/receipt:")
+        stripe_page = http_url(dashboard_url(charge_id, bool(charge.get("livemode"))))
+        if stripe_page is not None:
+            links[0].link_button(
+                "Open in the Stripe Dashboard", stripe_page, icon=":material/open_in_new:"
+            )
+        # The receipt URL comes with the charge: a button only for an http(s) URL.
+        receipt = http_url(charge.get("receipt_url"))
+        if receipt is not None:
+            links[1].link_button("Receipt", receipt, icon=":material/receipt:")
         if detail.refunds:
             st.markdown("**Refunds**")
             st.dataframe(

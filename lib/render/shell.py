@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.accounts import StripeAccount
-from lib.render.safe_markdown import escape_markdown
+from lib.render.safe_markdown import badge_label, escape_markdown
 
 CREDENTIALS_PAGE = "pages/credentials.py"
 
@@ -13,8 +13,6 @@ CREDENTIALS_PAGE = "pages/credentials.py"
 def render_account_banner(account: StripeAccount) -> None:
     """A visible label on every page: demo data, the connected account and its mode, or why
     the stored connection cannot be used (a rejected key, an unusable encryption key)."""
-    # The label can hold the account's business name, chosen by that account's owner.
-    label = escape_markdown(account.label)
     if account.is_demo:
         st.badge("Demo data", icon=":material/science:", color="orange")
         st.caption(
@@ -31,11 +29,10 @@ def render_account_banner(account: StripeAccount) -> None:
         st.page_link(CREDENTIALS_PAGE, label="Credentials", icon=":material/key:")
     elif account.needs_reconnect:
         st.badge("Reconnect Stripe", icon=":material/link_off:", color="red")
-        problem = escape_markdown(account.problem or "Stripe rejected the stored credentials.")
-        st.warning(f"{label}: {problem}")
+        problem = account.problem or "Stripe rejected the stored credentials."
+        st.warning(escape_markdown(f"{account.label}: {problem}"))
         st.page_link(CREDENTIALS_PAGE, label="Reconnect Stripe", icon=":material/key:")
     else:
         color = "green" if account.mode == "live" else "blue"
-        # st.badge escapes square brackets itself; a second escape would show the backslash.
-        badge = label.replace("\\[", "[").replace("\\]", "]")
-        st.badge(badge, icon=":material/account_balance:", color=color)
+        # The label holds the account's business name, chosen by that account's owner.
+        st.badge(badge_label(account.label), icon=":material/account_balance:", color=color)

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 
 from lib.accounts import StripeAccount
 from lib.config import Settings, get_settings
+from lib.render.safe_markdown import escape_markdown
 from lib.render.session import current_account, session_bus
 from lib.store import get_engine
 from lib.webhooks import (
@@ -68,8 +69,8 @@ def render_sync(engine: Engine, account: StripeAccount, settings: Settings) -> N
     st.subheader("Catch-up from the Events API")
     if settings.polling_enabled:
         st.caption(
-            f"While the app runs, it reads new events from {account.label} every "
-            f"{settings.events_poll_interval_seconds:g} seconds."
+            f"While the app runs, it reads new events from {escape_markdown(account.label)} "
+            f"every {settings.events_poll_interval_seconds:g} seconds."
         )
     else:
         st.caption(
@@ -81,12 +82,12 @@ def render_sync(engine: Engine, account: StripeAccount, settings: Settings) -> N
     result: PollResult | None = st.session_state.get(_SYNC_RESULT)
     if result is not None:
         if result.error:
-            st.error(f"Sync failed: {result.error}")
+            st.error(f"Sync failed: {escape_markdown(result.error)}")
         else:
             st.info(describe_sync(result))
     cursor = load_cursor(engine, account.key)
     if cursor is not None and cursor.last_error and result is None:
-        st.warning(f"The last catch-up failed: {cursor.last_error}")
+        st.warning(f"The last catch-up failed: {escape_markdown(cursor.last_error)}")
 
 
 def describe_sync(result: PollResult) -> str:
@@ -123,7 +124,8 @@ def render_events(engine: Engine) -> None:
     if st.button("Replay into the mesh", icon=":material/replay:") and chosen in by_id:
         event = by_id[chosen]
         publish_server_event(session_bus(), event)
-        st.success(f"Published {event.name} ({event.stripe_event_id}) into this session's mesh.")
+        published = escape_markdown(f"{event.name} ({event.stripe_event_id})")
+        st.success(f"Published {published} into this session's mesh.")
 
 
 def events_table(events: list[ServerEvent]) -> pd.DataFrame:

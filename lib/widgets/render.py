@@ -18,6 +18,7 @@ from lib.accounts import StripeAccount
 from lib.events import EventBus
 from lib.providers.base import ProviderAdapter
 from lib.providers.types import ApiError, ApiResponse, ErrorCode
+from lib.render.safe_markdown import code_markdown, escape_markdown
 from lib.render.shell import CREDENTIALS_PAGE
 from lib.widgets.fetch import fetch_source
 from lib.widgets.interactions import WidgetInteractions
@@ -47,7 +48,7 @@ def render_dashboard(widgets_dir: Path, context: WidgetContext, columns: int = 2
     """Every `*.json` in `widgets_dir` in a grid; a broken file shows its error card only."""
     loaded = load_widget_folder(widgets_dir)
     if not loaded:
-        st.info(f"No widget definitions found in `{widgets_dir}`.")
+        st.info(f"No widget definitions found in {code_markdown(widgets_dir)}.")
         return
     loaded.sort(key=lambda item: item.definition.position if item.definition else 0)
     grid = st.columns(columns)
@@ -78,11 +79,11 @@ def render_widget(item: LoadedWidget, context: WidgetContext) -> None:
 
 def render_error_card(item: LoadedWidget) -> None:
     """The widget's file name and every problem of its definition, each with file and path."""
-    st.markdown(f"**{item.file.name}**")
+    st.markdown(f"**{escape_markdown(item.file.name)}**")
     problems = str(item.error).splitlines() if item.error else ["unknown problem"]
     st.error(
         "This widget definition cannot be used:\n\n"
-        + "\n".join(f"- `{problem}`" for problem in problems)
+        + "\n".join(f"- {code_markdown(problem)}" for problem in problems)
     )
 
 
@@ -91,12 +92,12 @@ def render_widget_body(
 ) -> None:
     interactions = WidgetInteractions(widget_id, definition, context.bus, st.session_state)
     interactions.subscribe()
-    st.markdown(f"#### {definition.name}")
+    st.markdown(f"#### {escape_markdown(definition.name)}")
     if definition.description:
-        st.caption(definition.description)
+        st.caption(escape_markdown(definition.description))
     render_filter_chips(widget_id, interactions)
     if interactions.waiting_for_selection():
-        st.info(definition.display.layout.empty_state)
+        st.info(escape_markdown(definition.display.layout.empty_state))
         return
     response = widget_response(widget_id, definition, context, interactions)
     if not response.success:
@@ -106,7 +107,7 @@ def render_widget_body(
     frame = apply_transform(response.data, definition.transform, now)
     frame = interactions.narrow(frame)
     if frame.empty:
-        st.info(definition.display.layout.empty_state)
+        st.info(escape_markdown(definition.display.layout.empty_state))
         return
     render_view(widget_id, definition, frame, now, context, interactions)
 
@@ -114,7 +115,7 @@ def render_widget_body(
 def render_filter_chips(widget_id: str, interactions: WidgetInteractions) -> None:
     """One chip per active filter, "Filtered by customer cus_...  ✕", that clears it."""
     for active in interactions.active_filters():
-        label = f"Filtered by {active.field} {active.value}  ✕"
+        label = f"Filtered by {escape_markdown(active.field)} {escape_markdown(active.value)}  ✕"
         if st.button(
             label, key=f"widget-{widget_id}-chip-{active.index}", icon=":material/filter_alt:"
         ):
@@ -245,4 +246,4 @@ def render_api_error(error: ApiError | None, context: WidgetContext) -> None:
     if error.code == ErrorCode.RATE_LIMITED:
         st.warning(f"Stripe is rate limiting requests. {advice}")
     else:
-        st.error(f"{error.message} {advice}")
+        st.error(f"{escape_markdown(error.message)} {advice}")

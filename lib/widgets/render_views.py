@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Literal
 
@@ -10,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.money import api_exponent, format_money
+from lib.render.safe_markdown import badge_markdown, escape_markdown, http_url, link_markdown
 from lib.widgets.formatting import badge_colors, compute_stat, format_rows, stat_left_out_note
 from lib.widgets.schema import DisplaySpec, FieldSpec
 from lib.widgets.table import is_date, table_values
@@ -25,21 +25,15 @@ BADGE_CSS = {
 }
 HIGHLIGHT_CSS = "background-color: #fff7cc"
 FIXED_HEIGHT_PX = 420
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|$~:])")
 
 
-def escape_markdown(text: str) -> str:
-    """Text shown literally by st.markdown (no emphasis, links, LaTeX from `$`, or directives)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+def row_markdown(
+    display: DisplaySpec, text: pd.Series, colors: dict[str, str], raw: pd.Series
+) -> str:
+    """One list item: the first money field in bold, then the other fields separated by dots.
 
-
-def badge_markdown(text: str, color: str) -> str:
-    label = text.replace("[", "(").replace("]", ")") or "—"
-    return f":{color}-badge[{escape_markdown(label)}]"
-
-
-def row_markdown(display: DisplaySpec, text: pd.Series, colors: dict[str, str]) -> str:
-    """One list item: the first money field in bold, then the other fields separated by dots."""
+    `text` holds the display text of each field and `raw` the row's values (a link's URL).
+    """
     parts: list[str] = []
     for spec in display.fields:
         value = str(text[spec.key])
@@ -50,10 +44,18 @@ def row_markdown(display: DisplaySpec, text: pd.Series, colors: dict[str, str]) 
         elif spec.format == "currency":
             parts.insert(0, f"**{escape_markdown(value)}**")
         elif spec.type == "link":
-            parts.append(f"[{escape_markdown(spec.link_text or spec.label)}]({value})")
+            parts.append(field_link_markdown(value, raw.get(spec.key)))
         else:
             parts.append(escape_markdown(value))
     return " · ".join(parts)
+
+
+def field_link_markdown(text: str, url: object) -> str:
+    """A link field: its text (linkText, else the URL) pointing at the field's http(s) URL; any
+    other value is shown as plain text, never as a link."""
+    if http_url(url) is None:
+        return escape_markdown("" if url is None else url)
+    return link_markdown(text, url)
 
 
 def formatted(
@@ -80,7 +82,8 @@ def render_list(
     box = st.container(height=container_height(display), border=False)
     with box:
         for position, (index, row) in enumerate(text.iterrows()):
-            line = row_markdown(display, row, {key: colors[key][index] for key in colors})
+            row_colors = {key: colors[key][index] for key in colors}
+            line = row_markdown(display, row, row_colors, frame.iloc[position])
             marker = ":material/arrow_right: " if bool(highlighted.iloc[position]) else ""
             if select_key is None:
                 st.markdown(marker + line)
@@ -120,6 +123,10 @@ def table_styler(
 ) -> pd.io.formats.style.Styler:
     """A Styler whose money cells read in each row's currency while staying numeric."""
     values, money_columns = table_values(frame.reset_index(drop=True), display)
+    for spec in display.fields:
+        if spec.type == "link":
+            # A link column opens whatever it holds: only http(s) URLs may stay.
+            values[spec.key] = values[spec.key].map(http_url).astype("object")
     styler = values.style
     for column in money_columns:
         for currency in column.currencies.unique():
@@ -183,6 +190,8 @@ def render_card(
         value = str(row[spec.key])
         if spec.type == "badge":
             shown = badge_markdown(value, colors[spec.key].iloc[0])
+        elif spec.type == "link" and value:
+            shown = field_link_markdown(value, frame.iloc[0].get(spec.key))
         else:
             shown = escape_markdown(value) if value else "—"
         st.markdown(f"**{escape_markdown(spec.label)}**: {shown}")
@@ -198,10 +207,10 @@ def render_stat(frame: pd.DataFrame, display: DisplaySpec) -> None:
         return
     grouped = figures[0].group is not None
     if grouped:
-        st.caption(figures[0].label)
+        st.caption(escape_markdown(figures[0].label))
     per_row = 2 if any(len(figure.text) > 9 for figure in figures) else 3
     for start in range(0, len(figures), per_row):
         columns = st.columns(per_row)
         for column, figure in zip(columns, figures[start : start + per_row], strict=False):
             label = (figure.group or "—").upper() if grouped else figure.label
-            column.metric(label, figure.text)
+            column.metric(escape_markdown(label), escape_markdown(figure.text))
