@@ -156,9 +156,10 @@ def parse_callback(params: Mapping[str, str]) -> OAuthCallback | None:
     if not params.get("code") and not params.get("error"):
         return None
     error = params.get("error") or None
-    description = _CONTROL.sub("", params.get("error_description") or "")
-    if len(description) > MAX_ERROR_DESCRIPTION:
-        description = description[:MAX_ERROR_DESCRIPTION] + "…"
+    raw_description = params.get("error_description") or ""
+    description = _CONTROL.sub("", raw_description[:MAX_ERROR_DESCRIPTION])
+    if len(raw_description) > MAX_ERROR_DESCRIPTION:
+        description += "…"
     return OAuthCallback(
         code=_token(params.get("code")),
         state=_token(params.get("state")),
