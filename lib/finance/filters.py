@@ -69,7 +69,7 @@ def to_minor(amount: Decimal, currency: str) -> int:
     more than MAX_AMOUNT_DIGITS digits before the point (checked before any conversion).
     """
     if not amount.is_finite() or (amount and amount.adjusted() >= MAX_AMOUNT_DIGITS):
-        raise AmountError(f"amounts are too large beyond {MAX_AMOUNT_DIGITS} digits")
+        raise AmountError(f"too large (at most {MAX_AMOUNT_DIGITS} digits before the point)")
     scaled = amount.scaleb(api_exponent(currency))
     if scaled != scaled.to_integral_value():
         places = api_exponent(currency)
