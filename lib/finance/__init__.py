@@ -16,14 +16,18 @@ from lib.finance.charges import (
     filter_choices,
 )
 from lib.finance.export import EXPORT_COLUMNS, charges_csv, charges_xlsx, export_records
+from lib.finance.filter_link import (
+    IgnoredParam,
+    ParsedFilters,
+    from_query_params,
+    to_query_params,
+)
 from lib.finance.filters import (
     AmountError,
     ChargeFilters,
-    ParsedFilters,
-    from_query_params,
     parse_major_amount,
+    search_term,
     to_minor,
-    to_query_params,
 )
 from lib.finance.subscriptions import (
     MrrTrend,
@@ -45,6 +49,7 @@ __all__ = [
     "ChargeFilters",
     "ChargesPage",
     "CurrencySummary",
+    "IgnoredParam",
     "MrrTrend",
     "ParsedFilters",
     "SubscriptionFacts",
@@ -66,6 +71,7 @@ __all__ = [
     "mrr_by_currency",
     "mrr_trend",
     "parse_major_amount",
+    "search_term",
     "subscription_facts",
     "subscription_metrics",
     "to_minor",

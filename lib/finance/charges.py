@@ -14,7 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from lib.finance.filters import ChargeFilters
+from lib.finance.filters import ChargeFilters, search_term
 from lib.store.tables import mirror_charges, mirror_objects, mirror_refunds
 
 PAGE_SIZE = 50
@@ -119,9 +119,8 @@ def charge_conditions(
         conditions.append(charges.amount >= minimum)
     if maximum is not None:
         conditions.append(charges.amount <= maximum)
-    if filters.customer.strip():
-        term = filters.customer.strip().lower()
-        conditions.append(charges.customer_text.contains(term, autoescape=True))
+    if customer := search_term(filters.customer):
+        conditions.append(charges.customer_text.contains(customer, autoescape=True))
     if filters.brands:
         conditions.append(charges.card_brand.in_(filters.brands))
     if filters.refunded == "full":
@@ -132,9 +131,8 @@ def charge_conditions(
         conditions.append(charges.amount_refunded == 0)
     if filters.disputed != "any":
         conditions.append(charges.disputed.is_(filters.disputed == "yes"))
-    if filters.text.strip():
-        term = filters.text.strip().lower()
-        conditions.append(charges.search_text.contains(term, autoescape=True))
+    if text := search_term(filters.text):
+        conditions.append(charges.search_text.contains(text, autoescape=True))
     return conditions
 
 

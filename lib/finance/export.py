@@ -2,12 +2,17 @@
 
 Amounts are written in major units as exact decimals next to their currency ("19.99", "1000"
 for JPY, "1.500" for KWD), times as ISO 8601 UTC; nothing is ever summed across currencies.
+
+Text comes from customers and merchants (descriptions, names, metadata), so no cell can become
+a spreadsheet formula: Excel text cells are typed as strings, and CSV text that a spreadsheet
+would read as a formula gets a leading `'` (OWASP's CSV injection advice).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -15,16 +20,23 @@ from typing import Any
 import sqlalchemy as sa
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 
 from lib.finance.charges import TABLE_COLUMNS, charge_conditions, sort_order
 from lib.finance.filters import ChargeFilters
+from lib.finance.formula_guard import csv_text, excel_text
 from lib.money import api_exponent, to_major
-from lib.store.tables import mirror_charges
+from lib.store.tables import mirror_charges, mirror_objects
 
 # The explorer's table columns but `livemode`; `created` is exported as a UTC time.
 _SOURCE_COLUMNS = tuple(name for name in TABLE_COLUMNS if name != "livemode")
-EXPORT_COLUMNS = tuple("created_utc" if name == "created" else name for name in _SOURCE_COLUMNS)
+EXPORT_COLUMNS = (
+    *("created_utc" if name == "created" else name for name in _SOURCE_COLUMNS),
+    "metadata",
+)
+_AMOUNT_COLUMNS = ("amount", "amount_refunded")
 _FETCH_BATCH = 2_000
 
 
@@ -32,9 +44,23 @@ def export_records(
     engine: Engine, account_key: str, filters: ChargeFilters, now: datetime
 ) -> Iterator[dict[str, Any]]:
     """Every filtered charge (all pages) as an export record, streamed from the database:
-    `created_utc` a UTC datetime, amounts Decimal major units, currency upper-case."""
+    `created_utc` a UTC datetime, amounts Decimal major units, currency upper-case, `metadata`
+    the charge's metadata as compact JSON text ("" when it has none)."""
     statement = (
-        sa.select(*(mirror_charges.c[name] for name in _SOURCE_COLUMNS))
+        sa.select(
+            *(mirror_charges.c[name] for name in _SOURCE_COLUMNS),
+            _metadata_column(engine.dialect.name),
+        )
+        .select_from(
+            mirror_charges.outerjoin(
+                mirror_objects,
+                sa.and_(
+                    mirror_objects.c.account_key == mirror_charges.c.account_key,
+                    mirror_objects.c.object_type == "charge",
+                    mirror_objects.c.id == mirror_charges.c.id,
+                ),
+            )
+        )
         .where(*charge_conditions(account_key, filters, now))
         .order_by(*sort_order(filters))
     )
@@ -47,32 +73,35 @@ def export_records(
             record["amount"] = to_major(int(row.amount), currency)
             record["amount_refunded"] = to_major(int(row.amount_refunded), currency)
             record["currency"] = currency.upper()
+            record["metadata"] = _metadata_text(row.metadata)
             yield record
 
 
 def charges_csv(engine: Engine, account_key: str, filters: ChargeFilters, now: datetime) -> bytes:
-    """The filtered charges as UTF-8 CSV with a header row."""
+    """The filtered charges as UTF-8 CSV with a header row; text a spreadsheet would run as a
+    formula starts with `'`, amounts are plain exact numbers."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # RFC 4180 line ends: a carriage return inside a text value is then quoted, not a row break.
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(EXPORT_COLUMNS)
     for record in export_records(engine, account_key, filters, now):
-        writer.writerow([_csv_text(name, record[name]) for name in EXPORT_COLUMNS])
+        writer.writerow([_csv_value(record[name]) for name in EXPORT_COLUMNS])
     return buffer.getvalue().encode()
 
 
 def charges_xlsx(engine: Engine, account_key: str, filters: ChargeFilters, now: datetime) -> bytes:
-    """The filtered charges as an Excel workbook: amounts numeric with their currency's decimal
-    places, `created_utc` a date-time cell in UTC."""
+    """The filtered charges as an Excel workbook: amounts numeric with their currency's decimals,
+    `created_utc` a date-time cell in UTC, every text a string cell (never a formula)."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Charges")
-    sheet.append(list(EXPORT_COLUMNS))
+    sheet.append([_string_cell(sheet, name) for name in EXPORT_COLUMNS])
     for record in export_records(engine, account_key, filters, now):
         places = api_exponent(record["currency"])
         number_format = "0" if places == 0 else "0." + "0" * places
         cells: list[Any] = []
         for name in EXPORT_COLUMNS:
             value = record[name]
-            if name in ("amount", "amount_refunded"):
+            if name in _AMOUNT_COLUMNS:
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.number_format = number_format
                 cells.append(cell)
@@ -80,6 +109,8 @@ def charges_xlsx(engine: Engine, account_key: str, filters: ChargeFilters, now: 
                 cell = WriteOnlyCell(sheet, value=value.replace(tzinfo=None))
                 cell.number_format = "yyyy-mm-dd hh:mm:ss"
                 cells.append(cell)
+            elif isinstance(value, str):
+                cells.append(_string_cell(sheet, value))
             else:
                 cells.append(value)
         sheet.append(cells)
@@ -88,11 +119,36 @@ def charges_xlsx(engine: Engine, account_key: str, filters: ChargeFilters, now: 
     return buffer.getvalue()
 
 
-def _csv_text(name: str, value: Any) -> str:
+def _metadata_column(dialect: str) -> sa.ColumnElement[Any]:
+    """The stored charge's `metadata` object, extracted by the database (not the whole JSON)."""
+    raw = mirror_objects.c.raw
+    if dialect == "postgresql":
+        return sa.cast(raw, postgresql.JSONB)["metadata"].label("metadata")
+    return sa.func.json_extract(raw, "$.metadata").label("metadata")
+
+
+def _metadata_text(value: object) -> str:
+    # SQLite hands back JSON text, PostgreSQL a parsed object: write both the same way.
+    parsed = json.loads(value) if isinstance(value, str) else value
+    if not parsed:
+        return ""
+    return json.dumps(parsed, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _string_cell(sheet: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=excel_text(text))
+    # openpyxl types text starting with "=" as a formula; a string cell is shown, never run.
+    cell.data_type = "s"
+    return cell
+
+
+def _csv_value(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return csv_text(value)
     return str(value)

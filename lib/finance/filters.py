@@ -1,16 +1,16 @@
-"""The charges explorer's filter state: its fields, its date range, and its URL form.
+"""The charges explorer's filter state: its fields, its date range and its amounts.
 
-Everything a finance user can narrow the charges by lives in one frozen `ChargeFilters`, which
-round-trips through URL query parameters so a shared link reproduces the exact view.
+Everything a finance user can narrow the charges by lives in one frozen `ChargeFilters`;
+`lib.finance.filter_link` writes it to URL query parameters and reads it back, bounded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+import re
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
-from typing import Literal, get_args
+from decimal import Decimal
+from typing import Literal
 
 from lib.money import api_exponent
 
@@ -42,6 +42,20 @@ SORT_KEYS: dict[SortKey, str] = {
     "status": "Status",
 }
 CHARGE_STATUSES = ("succeeded", "failed", "pending")
+MAX_AMOUNT_DIGITS = 15
+"""Digits before the decimal point: with at most 3 currency decimals, the amount in minor units
+stays below 10**18, inside the 64-bit INTEGER of SQLite and PostgreSQL."""
+MAX_AMOUNT_DECIMALS = 6
+MAX_AMOUNT_TEXT = 40
+"""Characters of a typed amount, group separators and spaces included."""
+MAX_SEARCH_LENGTH = 200
+"""Characters of a search term; far below SQLite's LIKE pattern limit (50,000 bytes)."""
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+# ASCII digits only: str.isdigit() and Decimal() also accept "²" and "١٢".
+_AMOUNT = re.compile(r"(?P<whole>[0-9]*)(?:\.(?P<fraction>[0-9]*))?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_DAY_SECONDS = 86_400
 
 
 class AmountError(ValueError):
@@ -51,8 +65,11 @@ class AmountError(ValueError):
 def to_minor(amount: Decimal, currency: str) -> int:
     """Major units to Stripe's integer minor units, exactly: (Decimal('19.99'), 'usd') -> 1999.
 
-    Raises AmountError when the amount has more decimals than the currency (e.g. 1.5 JPY).
+    Raises AmountError when the amount has more decimals than the currency (e.g. 1.5 JPY), or
+    more than MAX_AMOUNT_DIGITS digits before the point (checked before any conversion).
     """
+    if not amount.is_finite() or (amount and amount.adjusted() >= MAX_AMOUNT_DIGITS):
+        raise AmountError(f"too large (at most {MAX_AMOUNT_DIGITS} digits before the point)")
     scaled = amount.scaleb(api_exponent(currency))
     if scaled != scaled.to_integral_value():
         places = api_exponent(currency)
@@ -63,18 +80,34 @@ def to_minor(amount: Decimal, currency: str) -> int:
 
 
 def parse_major_amount(text: str) -> Decimal | None:
-    """A typed amount ('1,234.50', ' 12 ') as a Decimal; None when blank; AmountError when it
-    is not a non-negative number."""
+    """A typed amount ('1,234.50', ' 12 ') as a Decimal; None when blank. Raises AmountError
+    unless it is plain ASCII digits with at most MAX_AMOUNT_DIGITS before the point and
+    MAX_AMOUNT_DECIMALS after it (no sign, exponent, NaN or Infinity)."""
+    if len(text) > MAX_AMOUNT_TEXT:
+        raise AmountError(f"an amount has at most {MAX_AMOUNT_TEXT} characters")
     cleaned = text.strip().replace(",", "").replace(" ", "")
     if not cleaned:
         return None
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise AmountError(f"{text.strip()!r} is not an amount") from None
-    if not value.is_finite() or value < 0:
+    match = _AMOUNT.fullmatch(cleaned)
+    if match is None or not (match["whole"] or match["fraction"]):
         raise AmountError(f"{text.strip()!r} is not an amount")
-    return value
+    if len(match["whole"].lstrip("0")) > MAX_AMOUNT_DIGITS:
+        raise AmountError(f"{text.strip()!r} is too large (at most {MAX_AMOUNT_DIGITS} digits)")
+    if len(match["fraction"] or "") > MAX_AMOUNT_DECIMALS:
+        raise AmountError(f"{text.strip()!r} has more than {MAX_AMOUNT_DECIMALS} decimals")
+    return Decimal(cleaned)
+
+
+def search_term(text: str) -> str:
+    """`text` as a search term: control characters dropped, trimmed, lower-cased and cut at
+    MAX_SEARCH_LENGTH characters, so any input makes a bounded, valid LIKE pattern."""
+    return _CONTROL.sub("", text).strip().lower()[:MAX_SEARCH_LENGTH]
+
+
+def has_control_characters(text: str) -> bool:
+    """True when `text` holds a control character or a lone surrogate (never in a real filter;
+    PostgreSQL refuses NUL in text)."""
+    return _CONTROL.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -139,7 +172,8 @@ class ChargeFilters:
             return _midnight(previous), _midnight(month_start)
         if self.preset == "custom":
             low = None if self.start is None else _midnight(self.start)
-            high = None if self.end is None else _midnight(self.end + timedelta(days=1))
+            # Seconds, not end + 1 day: that overflows on date.max.
+            high = None if self.end is None else _midnight(self.end) + _DAY_SECONDS
             return low, high
         return None, None
 
@@ -154,101 +188,3 @@ class ChargeFilters:
 
 def _midnight(day: date) -> int:
     return int(datetime.combine(day, time(), UTC).timestamp())
-
-
-_DEFAULTS = ChargeFilters()
-_LISTS = {"statuses": "status", "currencies": "currency", "brands": "brand"}
-_TEXTS = {"customer": "customer", "text": "q"}
-
-
-def to_query_params(filters: ChargeFilters) -> dict[str, str]:
-    """The URL query parameters for `filters`; values equal to the default are left out."""
-    params: dict[str, str] = {}
-    if filters.preset != _DEFAULTS.preset:
-        params["range"] = filters.preset
-    if filters.preset == "custom":
-        if filters.start is not None:
-            params["from"] = filters.start.isoformat()
-        if filters.end is not None:
-            params["to"] = filters.end.isoformat()
-    for name, key in _LISTS.items():
-        values = getattr(filters, name)
-        if values:
-            params[key] = ",".join(values)
-    if filters.min_amount is not None:
-        params["min"] = str(filters.min_amount)
-    if filters.max_amount is not None:
-        params["max"] = str(filters.max_amount)
-    for name, key in _TEXTS.items():
-        if getattr(filters, name):
-            params[key] = getattr(filters, name)
-    if filters.refunded != "any":
-        params["refunded"] = filters.refunded
-    if filters.disputed != "any":
-        params["disputed"] = filters.disputed
-    if filters.sort != _DEFAULTS.sort:
-        params["sort"] = filters.sort
-    if not filters.descending:
-        params["dir"] = "asc"
-    if filters.page != 1:
-        params["page"] = str(filters.page)
-    return params
-
-
-@dataclass(frozen=True)
-class ParsedFilters:
-    """Filters read from a URL, and what in the URL had to be ignored (in plain words)."""
-
-    filters: ChargeFilters
-    ignored: list[str] = field(default_factory=list)
-
-
-def from_query_params(params: Mapping[str, str]) -> ParsedFilters:
-    """Filters from URL query parameters; unknown or malformed values are ignored and listed."""
-    ignored: list[str] = []
-    values: dict[str, object] = {}
-
-    def choice(key: str, allowed: tuple[str, ...], name: str) -> None:
-        raw = params.get(key)
-        if raw is None:
-            return
-        if raw in allowed:
-            values[name] = raw
-        else:
-            ignored.append(f"{key}={raw}")
-
-    choice("range", get_args(DatePreset), "preset")
-    choice("refunded", get_args(RefundState), "refunded")
-    choice("disputed", get_args(Tristate), "disputed")
-    choice("sort", get_args(SortKey), "sort")
-    if params.get("dir") in ("asc", "desc"):
-        values["descending"] = params["dir"] == "desc"
-    for name, key in (("start", "from"), ("end", "to")):
-        if key in params:
-            try:
-                values[name] = date.fromisoformat(params[key])
-            except ValueError:
-                ignored.append(f"{key}={params[key]}")
-    for name, key in _LISTS.items():
-        if params.get(key):
-            items = [item.strip().lower() for item in params[key].split(",") if item.strip()]
-            values[name] = tuple(dict.fromkeys(items))
-    for name, key in (("min_amount", "min"), ("max_amount", "max")):
-        if key in params:
-            try:
-                values[name] = parse_major_amount(params[key])
-            except AmountError:
-                ignored.append(f"{key}={params[key]}")
-    for name, key in _TEXTS.items():
-        if params.get(key):
-            values[name] = params[key]
-    if "page" in params:
-        if params["page"].isdigit() and int(params["page"]) >= 1:
-            values["page"] = int(params["page"])
-        else:
-            ignored.append(f"page={params['page']}")
-    known = {f.name for f in fields(ChargeFilters)}
-    return ParsedFilters(
-        ChargeFilters(**{k: v for k, v in values.items() if k in known}),  # type: ignore[arg-type]
-        ignored,
-    )

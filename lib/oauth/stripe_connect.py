@@ -8,6 +8,7 @@ The token exchange uses Authlib's OAuth 2 client over httpx; `stripe_connect_bas
 from __future__ import annotations
 
 import hmac
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +35,12 @@ STATE_COOKIE = "stripe_oauth_state"
 STATE_TTL_SECONDS = 600
 SCOPE = "read_write"
 NOT_CONFIGURED = "Stripe OAuth not configured"
+MAX_ERROR_DESCRIPTION = 300
+# The callback's values come from a URL anyone can write: codes (ac_...) and our states are short
+# URL-safe tokens, error codes are snake_case words.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,255}")
+_ERROR_CODE = re.compile(r"[a-z_]{1,64}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 _UNEXPECTED_ANSWER = (
     "Stripe answered the connection request in an unexpected format. Try again later."
@@ -141,15 +148,28 @@ def authorize_url(config: StripeConnectConfig, state: str) -> str:
 
 
 def parse_callback(params: Mapping[str, str]) -> OAuthCallback | None:
-    """The OAuth answer in a page's query parameters, or None when there is none."""
+    """The OAuth answer in a page's query parameters, or None when there is none.
+
+    Each value is bounded: a code or state that is not a short URL-safe token counts as
+    missing, an unreadable error code becomes `unknown_error`, and the description loses its
+    control characters and is cut at MAX_ERROR_DESCRIPTION characters."""
     if not params.get("code") and not params.get("error"):
         return None
+    error = params.get("error") or None
+    raw_description = params.get("error_description") or ""
+    description = _CONTROL.sub("", raw_description[:MAX_ERROR_DESCRIPTION])
+    if len(raw_description) > MAX_ERROR_DESCRIPTION:
+        description += "…"
     return OAuthCallback(
-        code=params.get("code") or None,
-        state=params.get("state") or None,
-        error=params.get("error") or None,
-        error_description=params.get("error_description") or None,
+        code=_token(params.get("code")),
+        state=_token(params.get("state")),
+        error=error if error is None or _ERROR_CODE.fullmatch(error) else "unknown_error",
+        error_description=description or None,
     )
+
+
+def _token(value: str | None) -> str | None:
+    return value if value is not None and _TOKEN.fullmatch(value) else None
 
 
 def check_state(states: OAuthStateStore, state: str | None, cookie_state: str | None) -> str | None:

@@ -43,6 +43,10 @@ from lib.finance import (
 from lib.finance.filters import (
     CHARGE_STATUSES,
     DATE_PRESETS,
+    FIRST_DAY,
+    LAST_DAY,
+    MAX_AMOUNT_TEXT,
+    MAX_SEARCH_LENGTH,
     REFUND_STATES,
     SORT_KEYS,
     TRISTATES,
@@ -50,6 +54,7 @@ from lib.finance.filters import (
 from lib.money import format_money, format_money_series, to_major
 from lib.render.safe_markdown import badge_markdown, escape_markdown, http_url
 from lib.render.session import current_account, session_bus
+from lib.render.url_warnings import warn_ignored_link_values
 from lib.store import get_engine
 from lib.sync import (
     SYNC_ORDER,
@@ -357,7 +362,9 @@ def _filter_controls(engine: Engine, account_key: str, now: datetime) -> ChargeF
         )
         start = end = None
         if preset == "custom":
-            chosen = st.date_input("From – to", key=_KEY_DATES)
+            chosen = st.date_input(
+                "From – to", key=_KEY_DATES, min_value=FIRST_DAY, max_value=LAST_DAY
+            )
             days = list(chosen) if isinstance(chosen, tuple | list) else [chosen]
             start = days[0] if days else None
             end = days[1] if len(days) > 1 else start
@@ -371,9 +378,15 @@ def _filter_controls(engine: Engine, account_key: str, now: datetime) -> ChargeF
         single = chosen_currencies[0] if len(chosen_currencies) == 1 else None
         low_col, high_col = st.columns(2)
         unit = single.upper() if single else "choose one currency"
-        low_text = low_col.text_input(f"Min amount ({unit})", key=_KEY_MIN, disabled=not single)
-        high_text = high_col.text_input(f"Max amount ({unit})", key=_KEY_MAX, disabled=not single)
-        customer = st.text_input("Customer email or name", key=_KEY_CUSTOMER)
+        low_text = low_col.text_input(
+            f"Min amount ({unit})", key=_KEY_MIN, disabled=not single, max_chars=MAX_AMOUNT_TEXT
+        )
+        high_text = high_col.text_input(
+            f"Max amount ({unit})", key=_KEY_MAX, disabled=not single, max_chars=MAX_AMOUNT_TEXT
+        )
+        customer = st.text_input(
+            "Customer email or name", key=_KEY_CUSTOMER, max_chars=MAX_SEARCH_LENGTH
+        )
         chosen_brands = st.multiselect("Card brand", _options(brands, _KEY_BRAND), key=_KEY_BRAND)
         refunded = st.selectbox(
             "Refunded", list(REFUND_STATES), format_func=REFUND_STATES.get, key=_KEY_REFUNDED
@@ -381,12 +394,13 @@ def _filter_controls(engine: Engine, account_key: str, now: datetime) -> ChargeF
         disputed = st.selectbox(
             "Disputed", list(TRISTATES), format_func=TRISTATES.get, key=_KEY_DISPUTED
         )
-        text = st.text_input("Search id, email or description", key=_KEY_TEXT)
+        text = st.text_input(
+            "Search id, email or description", key=_KEY_TEXT, max_chars=MAX_SEARCH_LENGTH
+        )
         sort = st.selectbox("Sort by", list(SORT_KEYS), format_func=SORT_KEYS.get, key=_KEY_SORT)
         order = st.selectbox("Order", list(_ORDERS), format_func=_ORDERS.get, key=_KEY_ORDER)
         low, high = _amount_bounds(low_text, high_text, single)
-    for ignored in parsed.ignored:
-        st.warning(f"Ignored a value in the link that is not a valid filter: `{ignored}`")
+    warn_ignored_link_values(parsed.ignored)
     filters = ChargeFilters(
         preset=preset,
         start=start,
