@@ -18,6 +18,7 @@ from lib.store import get_engine
 from lib.sync import SYNC_ORDER, write_objects
 from lib.sync.state import record_page
 from tests.apptest_support import shown_text
+from tests.markdown_links import links_to
 
 PAGE = str(PROJECT_ROOT / "pages" / "charges.py")
 ACCOUNT = "demo"
@@ -128,7 +129,7 @@ def test_a_value_with_a_backtick_cannot_break_out_into_a_link(mirror: None) -> N
 
     warnings = [w.value for w in at.warning]
     assert len(warnings) == 1
-    assert "](https://" not in warnings[0]  # the brackets and parentheses are escaped
+    assert links_to(warnings[0], "evil.example") == []  # shown as text, never as a link
     assert "range=`[Your session expired - sign in again](https://evil.example/login)`" in (
         warning_text(at)
     )

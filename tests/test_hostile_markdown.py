@@ -385,10 +385,11 @@ def test_an_amount_that_is_not_a_number_is_named_literally() -> None:
     app.query_params["currency"] = "usd"
     app.run()
 
-    app.text_input(key="charges_min").input(PHISH).run()
+    typed = "[Sign in](https://evil.example/x)"  # fits the box's 40 characters
+    app.text_input(key="charges_min").input(typed).run()
 
     assert_no_link_to_evil(app)
-    assert any(PHISH in unescape(warning.value) for warning in app.warning)
+    assert any(typed in unescape(warning.value) for warning in app.warning)
 
 
 # --- Event Debugger and Webhooks: stored events and their errors -----------------------------
