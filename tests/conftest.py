@@ -9,10 +9,15 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import Engine, make_url
 
 import lib.config
 from lib.store import create_db_engine, dispose_engines, migrate
+
+# Generated-input tests check behaviour, never speed: a busy CI machine must not fail them.
+hypothesis_settings.register_profile("suite", deadline=None)
+hypothesis_settings.load_profile("suite")
 
 DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ISOLATED_VARIABLES = (
@@ -27,6 +32,9 @@ ISOLATED_VARIABLES = (
     "APP_URL",
     "EVENTS_POLL_ENABLED",
     "EVENTS_POLL_INTERVAL_SECONDS",
+    "WEBHOOK_BODY_TIMEOUT_SECONDS",
+    "WEBHOOK_BODIES_IN_FLIGHT_MB",
+    "WEBHOOK_EVENTS_RETENTION_DAYS",
 )
 
 
