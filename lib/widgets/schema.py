@@ -9,8 +9,9 @@ reported with the exact JSON path it concerns.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from difflib import get_close_matches
 from types import UnionType
 from typing import Annotated, Any, Literal, NoReturn, TypeVar, Union, get_args, get_origin
 
@@ -26,12 +27,20 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from lib.events.catalogue import (
+    CATALOGUE,
+    SERVER_EVENTS,
+    UI_EVENTS,
+    catalogued_event,
+    events_matching,
+)
 from lib.events.patterns import (
     InvalidEventNameError,
     InvalidPatternError,
     validate_event_name,
     validate_pattern,
 )
+from lib.providers.registry import ADAPTERS
 from lib.providers.types import PROVIDERS, ProviderName
 from lib.widgets.conditions import Condition, ConditionSyntaxError, parse_condition
 
@@ -156,11 +165,43 @@ def _event_name(value: str) -> None:
         _fail("event_name", str(exc))
 
 
+def _ui_event_name(value: str) -> None:
+    _event_name(value)
+    event = catalogued_event(value)
+    if event is not None and event.origin == "browser":
+        return
+    published = ", ".join(event.name for event in UI_EVENTS)
+    if event is not None:
+        _fail(
+            "event_name",
+            f"{value!r} is a server event ({event.description}); "
+            f"a widget publishes a UI event: {published}",
+        )
+    _fail(
+        "event_name",
+        f"unknown event {value!r}{_did_you_mean(value, (e.name for e in UI_EVENTS))}; "
+        f"a widget publishes a UI event: {published}",
+    )
+
+
 def _pattern(value: str) -> None:
     try:
         validate_pattern(value)
     except InvalidPatternError as exc:
         _fail("pattern", str(exc))
+    if not events_matching(value):
+        names = [event.name for event in CATALOGUE]
+        _fail(
+            "pattern",
+            f"pattern {value!r} matches no catalogued event{_did_you_mean(value, names)}; "
+            f"UI events: {', '.join(e.name for e in UI_EVENTS)}; "
+            f"server events: {', '.join(e.name for e in SERVER_EVENTS)}",
+        )
+
+
+def _did_you_mean(value: str, names: Iterable[str]) -> str:
+    close = get_close_matches(value, list(names), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _condition(value: str) -> None:
@@ -277,6 +318,7 @@ Slug = Annotated[str, _checked(_slug)]
 Text = Annotated[str, _checked(_non_empty)]
 FieldPath = Annotated[str, _checked(_dotted_path)]
 EventName = Annotated[str, _checked(_event_name)]
+UiEventName = Annotated[str, _checked(_ui_event_name)]
 ParamValue = Annotated[
     Scalar | list[Scalar], BeforeValidator(lambda value: _json_scalars(value, allow_null=False))
 ]
@@ -429,9 +471,10 @@ class DisplaySpec(WidgetSpecModel):
 class ItemClickSpec(WidgetSpecModel):
     """`events.onItemClick`: the event published, with which row fields, when a row is clicked."""
 
-    event_name: EventName
+    event_name: UiEventName
+    """A UI event of the catalogue (`lib.events.catalogue`)."""
     payload: list[str] = Field(default_factory=list)
-    """Row fields sent with the event."""
+    """Row fields sent with the event; each one the catalogue lists for it."""
     source: str | None = None
 
 
@@ -456,6 +499,7 @@ class SubscriptionSpec(WidgetSpecModel):
     """One `subscriptions` entry: on events matching `pattern`, filter, highlight or refresh."""
 
     pattern: Annotated[str, _checked(_pattern)]
+    """Matches at least one event of the catalogue (`lib.events.catalogue`)."""
     action: Annotated[SubscriptionAction, _one_of("action", get_args(SubscriptionAction))]
     filter_by: FilterBySpec | None = None
     required: bool = False
@@ -496,10 +540,12 @@ def cross_field_problems(definition: WidgetDefinition) -> list[tuple[Location, s
     """Checks that span several parts of a definition, each with the path it concerns."""
     return [
         *_data_source_problems(definition.data_source),
+        *_paging_problems(definition),
         *_filter_problems(definition.transform),
         *_display_problems(definition.display),
         *_subscription_problems(definition.subscriptions),
         *_output_key_problems(definition),
+        *_event_field_problems(definition),
     ]
 
 
@@ -525,6 +571,19 @@ def _data_source_problems(source: DataSourceSpec) -> list[tuple[Location, str]]:
     if source.type != "static" and source.data is not None:
         problems.append(((*base, "data"), "only a static data source uses data; remove it"))
     return problems
+
+
+def _paging_problems(definition: WidgetDefinition) -> list[tuple[Location, str]]:
+    adapter = ADAPTERS[definition.provider]
+    if definition.data_source.paginate is None or adapter.pages_lists:
+        return []
+    paging = ", ".join(cls.label for cls in ADAPTERS.values() if cls.pages_lists)
+    return [
+        (
+            ("dataSource", "paginate"),
+            f"{adapter.label} lists are not read page by page (only {paging}); remove paginate",
+        )
+    ]
 
 
 def _filter_problems(transform: TransformSpec) -> list[tuple[Location, str]]:
@@ -663,6 +722,39 @@ def _output_key_problems(definition: WidgetDefinition) -> list[tuple[Location, s
             require(
                 ("subscriptions", index, "filterBy", "widgetField"),
                 subscription.filter_by.widget_field,
+            )
+    return problems
+
+
+def _event_field_problems(definition: WidgetDefinition) -> list[tuple[Location, str]]:
+    """Payload fields that the catalogue does not list for the events concerned."""
+    problems: list[tuple[Location, str]] = []
+    click = definition.events.on_item_click if definition.events is not None else None
+    published = catalogued_event(click.event_name) if click is not None else None
+    if click is not None and published is not None:
+        for index, key in enumerate(click.payload):
+            if key not in published.fields:
+                problems.append(
+                    (
+                        ("events", "onItemClick", "payload", index),
+                        f"{published.name} does not carry {key!r}; "
+                        f"its fields: {', '.join(published.fields)}",
+                    )
+                )
+    for index, subscription in enumerate(definition.subscriptions):
+        if subscription.filter_by is None:
+            continue
+        carried = dict.fromkeys(
+            field for event in events_matching(subscription.pattern) for field in event.fields
+        )
+        event_field = subscription.filter_by.event_field
+        if event_field.split(".")[0] not in carried:
+            problems.append(
+                (
+                    ("subscriptions", index, "filterBy", "eventField"),
+                    f"unknown event field {event_field!r}: events matching "
+                    f"{subscription.pattern!r} carry {', '.join(carried)}",
+                )
             )
     return problems
 
