@@ -8,7 +8,8 @@ from typing import Any
 
 from lib.providers.base import ProviderAdapter
 from lib.providers.types import ApiResponse, ProviderCredentials, RequestOptions
-from lib.widgets.schema import DataSourceSpec, resolve_time_tokens
+from lib.widgets.schema import DataSourceSpec
+from lib.widgets.time_tokens import resolve_time_tokens
 
 
 def request_params(
