@@ -38,7 +38,7 @@ from lib.finance import (
 from lib.providers.stripe import StripeAdapter
 from lib.providers.types import ProviderCredentials
 from lib.store import create_db_engine, migrate
-from lib.sync import apply_stored_events, read_states, sync_account, write_objects
+from lib.sync import apply_stored_events, read_states, sync_mirror, write_objects
 from lib.sync.store import refresh_planner_statistics
 from tests.loopback_server import LoopbackServer, RecordedRequest, Reply
 
@@ -315,7 +315,7 @@ def bench_first_sync(folder: Path, count: int) -> None:
         for resource in ("customers", "charges", "refunds", "subscriptions"):
             server.on(f"/v1/{resource}", answer)
         with StripeAdapter(base_url=server.url + "/v1") as adapter:
-            report = sync_account(engine, ACCOUNT, adapter, ProviderCredentials(pat=DEMO_API_KEY))
+            report = sync_mirror(engine, ACCOUNT, adapter, ProviderCredentials(pat=DEMO_API_KEY))
         charge_requests = len(server.requests_to("/v1/charges"))
         total_requests = len(server.requests)
     print(

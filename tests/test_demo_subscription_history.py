@@ -12,7 +12,7 @@ from lib.config import PROJECT_ROOT
 from lib.demo import build_demo_account
 from lib.demo.data import DAY
 from lib.store import get_engine
-from lib.sync import sync_account
+from lib.sync import sync_mirror
 
 ANCHOR = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 ANCHOR_TS = int(ANCHOR.timestamp())
@@ -44,7 +44,7 @@ def test_some_subscriptions_started_and_some_ended_in_the_last_30_days() -> None
 
 def test_the_subscriptions_page_shows_new_and_churned_mrr_for_the_demo_account() -> None:
     account = demo_account()
-    report = sync_account(
+    report = sync_mirror(
         get_engine(),
         account.key,
         stripe_adapter_for(account),

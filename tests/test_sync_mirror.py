@@ -26,7 +26,7 @@ from lib.store.tables import (
     mirror_subscriptions,
     webhook_events,
 )
-from lib.sync import apply_stored_events, read_states, sync_account
+from lib.sync import apply_stored_events, read_states, sync_mirror
 from lib.sync.mirror import SyncProgress
 from tests.loopback_server import LoopbackServer, RecordedRequest, Reply
 from tests.time_doubles import RecordingSleep
@@ -238,7 +238,7 @@ def test_first_sync_copies_every_object_with_its_filter_columns_and_raw_json(
     seed_account(stripe)
     progress: list[SyncProgress] = []
 
-    report = sync_account(
+    report = sync_mirror(
         engine, ACCOUNT, adapter, CREDENTIALS, on_progress=progress.append, clock=lambda: T0 + 1e6
     )
 
@@ -275,10 +275,10 @@ def test_resync_of_an_unchanged_account_costs_one_request_per_resource(
     engine: Engine, stripe: FakeStripe, adapter: StripeAdapter
 ) -> None:
     seed_account(stripe)
-    sync_account(engine, ACCOUNT, adapter, CREDENTIALS)
+    sync_mirror(engine, ACCOUNT, adapter, CREDENTIALS)
     before = len(stripe.server.requests)
 
-    report = sync_account(engine, ACCOUNT, adapter, CREDENTIALS)
+    report = sync_mirror(engine, ACCOUNT, adapter, CREDENTIALS)
 
     assert report.outcome == "complete"
     assert report.requests == 4
@@ -293,11 +293,11 @@ def test_incremental_sync_fetches_only_new_charges(
     engine: Engine, stripe: FakeStripe, adapter: StripeAdapter
 ) -> None:
     seed_account(stripe)
-    sync_account(engine, ACCOUNT, adapter, CREDENTIALS)
+    sync_mirror(engine, ACCOUNT, adapter, CREDENTIALS)
     before = len(stripe.requests("charges"))
     stripe.add("charges", *(charge(n, created=T0 + 250 * 60 + n) for n in range(1001, 1121)))
 
-    report = sync_account(engine, ACCOUNT, adapter, CREDENTIALS)
+    report = sync_mirror(engine, ACCOUNT, adapter, CREDENTIALS)
 
     assert report.outcome == "complete"
     new_requests = stripe.requests("charges")[before:]
@@ -322,7 +322,7 @@ def test_a_sync_that_fails_part_way_keeps_whole_pages_and_resumes_after_the_last
         return stripe._answer(request)
 
     server.on("/v1/charges", second_charges_page_fails)
-    failed = sync_account(engine, ACCOUNT, adapter, CREDENTIALS)
+    failed = sync_mirror(engine, ACCOUNT, adapter, CREDENTIALS)
 
     assert failed.outcome == "failed" and failed.failed_resource == "charges"
     assert failed.error is not None and "Something went wrong" in failed.error.message
@@ -335,7 +335,7 @@ def test_a_sync_that_fails_part_way_keeps_whole_pages_and_resumes_after_the_last
 
     server.on("/v1/charges", stripe._answer)
     before = len(stripe.requests("charges"))
-    resumed = sync_account(engine, ACCOUNT, adapter, CREDENTIALS)
+    resumed = sync_mirror(engine, ACCOUNT, adapter, CREDENTIALS)
 
     assert resumed.outcome == "complete"
     first_retry = stripe.requests("charges")[before]
@@ -360,7 +360,7 @@ def test_rate_limited_pages_are_retried_after_the_wait_stripe_asks_for(
         ),
     )
 
-    report = sync_account(engine, ACCOUNT, adapter, CREDENTIALS)
+    report = sync_mirror(engine, ACCOUNT, adapter, CREDENTIALS)
 
     assert report.outcome == "complete"
     assert count(engine, mirror_charges) == 150
@@ -374,7 +374,7 @@ def test_a_cancelled_sync_stops_before_its_next_request_and_resumes_later(
     seed_account(stripe)
     pages: list[SyncProgress] = []
 
-    report = sync_account(
+    report = sync_mirror(
         engine,
         ACCOUNT,
         adapter,
@@ -386,7 +386,7 @@ def test_a_cancelled_sync_stops_before_its_next_request_and_resumes_later(
     assert report.outcome == "cancelled"
     assert (report.pages, count(engine, mirror_charges)) == (2, 100)
     assert len(stripe.requests("charges")) == 1
-    resumed = sync_account(engine, ACCOUNT, adapter, CREDENTIALS)
+    resumed = sync_mirror(engine, ACCOUNT, adapter, CREDENTIALS)
     assert resumed.outcome == "complete"
     assert stripe.requests("charges")[1].param("starting_after") == "ch_000151"
     assert count(engine, mirror_charges) == 250
@@ -400,7 +400,7 @@ def test_a_page_that_cannot_be_stored_is_not_half_written(
     del broken["amount"]
 
     with pytest.raises(KeyError):
-        sync_account(engine, ACCOUNT, adapter, CREDENTIALS)
+        sync_mirror(engine, ACCOUNT, adapter, CREDENTIALS)
 
     assert count(engine, mirror_charges) == 100  # the page holding the broken charge: none
     assert stored_charge(engine, "ch_000101") is None
@@ -412,9 +412,9 @@ def test_mirrors_of_different_accounts_never_mix(
     engine: Engine, stripe: FakeStripe, adapter: StripeAdapter
 ) -> None:
     seed_account(stripe, charges=30)
-    sync_account(engine, "demo", adapter, CREDENTIALS)
+    sync_mirror(engine, "demo", adapter, CREDENTIALS)
     stripe.add("charges", charge(999, created=T0 + 99_999))
-    sync_account(engine, ACCOUNT, adapter, CREDENTIALS)
+    sync_mirror(engine, ACCOUNT, adapter, CREDENTIALS)
 
     assert count(engine, mirror_charges, "demo") == 30
     assert count(engine, mirror_charges, ACCOUNT) == 31
@@ -429,7 +429,7 @@ def test_stored_events_update_mirrored_objects_in_event_order_when_newer(
 ) -> None:
     seed_account(stripe, charges=20)
     synced_at = T0 + 100_000
-    sync_account(engine, ACCOUNT, adapter, CREDENTIALS, clock=lambda: synced_at)
+    sync_mirror(engine, ACCOUNT, adapter, CREDENTIALS, clock=lambda: synced_at)
     refunded = charge(5, created=T0 + 300, amount_refunded=1000)
     refunded["refunds"] = {
         "object": "list",
@@ -514,7 +514,7 @@ def test_a_sync_applies_the_events_stored_since_the_last_one(
     engine: Engine, stripe: FakeStripe, adapter: StripeAdapter
 ) -> None:
     seed_account(stripe, charges=5)
-    sync_account(engine, ACCOUNT, adapter, CREDENTIALS, clock=lambda: T0 + 1_000)
+    sync_mirror(engine, ACCOUNT, adapter, CREDENTIALS, clock=lambda: T0 + 1_000)
     store_event(
         engine,
         "evt_9",
@@ -523,7 +523,7 @@ def test_a_sync_applies_the_events_stored_since_the_last_one(
         charge(3, created=T0 + 180, amount_refunded=1000),
     )
 
-    report = sync_account(engine, ACCOUNT, adapter, CREDENTIALS, clock=lambda: T0 + 1_500)
+    report = sync_mirror(engine, ACCOUNT, adapter, CREDENTIALS, clock=lambda: T0 + 1_500)
 
     assert report.events is not None and report.events.applied == 1
     assert stored_charge(engine, "ch_000003").refunded
@@ -557,7 +557,7 @@ def test_tiered_prices_are_fetched_once_with_their_tiers_and_kept_through_events
     stripe.add("subscriptions", tiered_subscription(quantity=7))
     server.on("/v1/prices/price_seats", stripe._answer)
 
-    sync_account(engine, ACCOUNT, adapter, CREDENTIALS, clock=lambda: T0 + 1_000)
+    sync_mirror(engine, ACCOUNT, adapter, CREDENTIALS, clock=lambda: T0 + 1_000)
 
     # Stripe cannot expand tiers from a subscription list (five levels deep): one retrieve.
     [retrieve] = stripe.server.requests_to("/v1/prices/price_seats")
@@ -576,7 +576,7 @@ def test_tiered_prices_are_fetched_once_with_their_tiers_and_kept_through_events
 
     # Nor does a later listing: the price is not fetched again.
     stripe.objects["subscriptions"] = [tiered_subscription(quantity=8)]
-    sync_account(engine, ACCOUNT, adapter, CREDENTIALS, clock=lambda: T0 + 3_000)
+    sync_mirror(engine, ACCOUNT, adapter, CREDENTIALS, clock=lambda: T0 + 3_000)
     [facts] = load_subscriptions(engine, ACCOUNT)
     assert monthly_amount(facts) == 6900
     assert len(stripe.server.requests_to("/v1/prices/price_seats")) == 1

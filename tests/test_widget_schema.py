@@ -66,7 +66,9 @@ def test_seed_guides_json_loads_as_it_is() -> None:
     assert definition.model_dump(exclude_unset=True) == json.loads(SEED_WIDGET.read_text())
 
 
-@pytest.mark.parametrize("name", ["stripe-payments", "failed-payments", "revenue-today"])
+@pytest.mark.parametrize(
+    "name", ["stripe-payments", "failed-payments", "revenue-today", "customer", "subscriptions"]
+)
 def test_shipped_definitions_load(name: str) -> None:
     definition = load_widget_file(WIDGETS / f"{name}.json")
     assert definition.type == name
@@ -237,6 +239,59 @@ CASES: list[tuple[str, Any, str]] = [
         "filter subscription without filterBy",
         lambda d: d["subscriptions"].append({"pattern": "stripe.*", "action": "filter"}),
         "subscriptions[0].filterBy: required field missing: a filter subscription needs filterBy",
+    ),
+    (
+        "subscription to a misspelt event",
+        lambda d: d["subscriptions"].append(
+            {"pattern": "stripe.payment.selcted", "action": "refresh"}
+        ),
+        "subscriptions[0].pattern: pattern 'stripe.payment.selcted' matches no catalogued event "
+        "(did you mean 'stripe.payment.selected'?); UI events: stripe.payment.selected, "
+        "stripe.subscription.selected; server events: stripe.payment.received, "
+        "stripe.payment.failed, stripe.payment.refunded, stripe.subscription.created, "
+        "stripe.subscription.updated, stripe.subscription.deleted, "
+        "stripe.invoice.payment_failed, stripe.account.deauthorized, stripe.event.*",
+    ),
+    (
+        "click publishing a server event",
+        lambda d: d["events"]["onItemClick"].update(eventName="stripe.payment.received"),
+        "events.onItemClick.eventName: 'stripe.payment.received' is a server event (made from "
+        "Stripe's charge.succeeded); a widget publishes a UI event: stripe.payment.selected, "
+        "stripe.subscription.selected",
+    ),
+    (
+        "click publishing a misspelt event",
+        lambda d: d["events"]["onItemClick"].update(eventName="stripe.payment.selcted"),
+        "events.onItemClick.eventName: unknown event 'stripe.payment.selcted' (did you mean "
+        "'stripe.payment.selected'?); a widget publishes a UI event: stripe.payment.selected, "
+        "stripe.subscription.selected",
+    ),
+    (
+        "click payload field the event does not carry",
+        lambda d: d["events"]["onItemClick"]["payload"].append("description"),
+        "events.onItemClick.payload[5]: stripe.payment.selected does not carry 'description'; "
+        "its fields: id, amount, currency, customer, status, failure_code",
+    ),
+    (
+        "filterBy on a field the events do not carry",
+        lambda d: d["subscriptions"].append(
+            {
+                "pattern": "stripe.payment.selected",
+                "action": "highlight",
+                "filterBy": {"eventField": "email", "widgetField": "customer"},
+            }
+        ),
+        "subscriptions[0].filterBy.eventField: unknown event field 'email': events matching "
+        "'stripe.payment.selected' carry id, amount, currency, customer, status, failure_code",
+    ),
+    (
+        "paginate on a provider that does not page",
+        lambda d: (
+            d.update(provider="github"),
+            d["dataSource"].update(paginate={"maxItems": 100}),
+        ),
+        "dataSource.paginate: GitHub lists are not read page by page (only Stripe); "
+        "remove paginate",
     ),
 ]
 

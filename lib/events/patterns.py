@@ -60,3 +60,24 @@ def validate_pattern(pattern: str) -> None:
 def pattern_matches(pattern: str, name: str) -> bool:
     """True when the event `name` matches `pattern`."""
     return compile_pattern(pattern).match(name) is not None
+
+
+def patterns_overlap(first: str, second: str) -> bool:
+    """True when some event name matches both patterns (an exact name is a pattern too).
+
+    Raises InvalidPatternError when either is malformed.
+    """
+    validate_pattern(first)
+    validate_pattern(second)
+    return _segments_overlap(tuple(first.split(".")), tuple(second.split(".")))
+
+
+def _segments_overlap(first: tuple[str, ...], second: tuple[str, ...]) -> bool:
+    if not first or not second:
+        return not first and not second
+    # A trailing `*` takes one or more segments, so it meets whatever is left on the other side.
+    if (first[0] == "*" and len(first) == 1) or (second[0] == "*" and len(second) == 1):
+        return True
+    if "*" not in (first[0], second[0]) and first[0] != second[0]:
+        return False
+    return _segments_overlap(first[1:], second[1:])

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from lib.events.bus import EventOrigin, LogEntry
+from lib.events.catalogue import catalogue_label
 from lib.events.patterns import pattern_matches, validate_pattern
 
 SERVER_KEY_PREFIX = "server-"
@@ -66,6 +67,11 @@ class TimelineItem:
     def origin_label(self) -> str:
         """The origin as shown: browser, server, or "server · webhook" / "server · poll"."""
         return self.origin if self.channel is None else f"{self.origin} · {self.channel}"
+
+    @property
+    def kind_label(self) -> str:
+        """What the event catalogue says this name is, e.g. "UI event: a payment chosen..."."""
+        return catalogue_label(self.name)
 
 
 def build_timeline(

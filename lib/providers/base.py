@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType, TracebackType
 from typing import Any, ClassVar, Self
 
@@ -157,6 +157,8 @@ class ProviderAdapter(ABC):
     default_base_url: ClassVar[str]
     credentials_help: ClassVar[str]
     default_headers: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    pages_lists: ClassVar[bool] = False
+    """Whether `list_all` follows the provider's list cursors (adapters that do override it)."""
 
     def __init__(
         self,
@@ -203,6 +205,32 @@ class ProviderAdapter(ABC):
     @abstractmethod
     def test_connection(self, credentials: ProviderCredentials) -> ConnectionTestResult:
         """Ask the provider who these credentials belong to; never raises for API failures."""
+
+    def list_all(
+        self,
+        credentials: ProviderCredentials,
+        endpoint: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        cap: int = 10_000,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> ApiResponse[list[dict[str, Any]]]:
+        """Every item of a list endpoint, page after page, at most `cap`.
+
+        Adapters whose provider pages its lists by cursor override this (and set
+        `pages_lists`); here it sends nothing and answers `success=False` with an
+        INVALID_REQUEST error saying the provider's lists are not read page by page.
+        """
+        return ApiResponse(
+            success=False,
+            error=self.make_error(
+                ErrorCode.INVALID_REQUEST,
+                message=f"{self.label} lists cannot be read page by page here; "
+                "ask for a single page instead.",
+                details={"unsupported": "paging"},
+            ),
+            attempts=0,
+        )
 
     def resolve_base_url(self, credentials: ProviderCredentials | None) -> str:
         """The API root for `credentials` (the constructor's `base_url` wins when given)."""

@@ -60,6 +60,7 @@ class StripeAdapter(ProviderAdapter):
         "or connect your account with Stripe Connect."
     )
     default_headers = MappingProxyType({"Stripe-Version": STRIPE_API_VERSION})
+    pages_lists = True
 
     def auth_headers(self, credentials: ProviderCredentials) -> dict[str, str]:
         return {"Authorization": f"Bearer {credentials.token()}"}

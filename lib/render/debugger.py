@@ -220,6 +220,7 @@ def item_icon(item: TimelineItem) -> str:
 def item_details(item: TimelineItem) -> str:
     """The facts of one event as a markdown list, every value shown literally."""
     lines = [f"- Time: {format_time(item.at)} UTC"]
+    lines.append(f"- Kind: {escape_markdown(item.kind_label)}")
     if item.bus_event_id:
         lines.append(f"- Event id: {code_markdown(item.bus_event_id)}")
     if item.server_event_id is not None:

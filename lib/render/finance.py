@@ -19,6 +19,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from lib.accounts import StripeAccount, stripe_adapter_for
+from lib.events.catalogue import PAYMENT_SELECTED
 from lib.finance import (
     PAGE_SIZE,
     AmountError,
@@ -64,8 +65,8 @@ from lib.sync import (
     SyncReport,
     apply_stored_events,
     read_states,
-    sync_account,
     sync_jobs,
+    sync_mirror,
 )
 from lib.widgets.formatting import (
     FALLBACK_BADGE_COLORS,
@@ -76,7 +77,6 @@ from lib.widgets.formatting import (
 from lib.widgets.render_views import render_table
 from lib.widgets.schema import DisplaySpec
 
-SELECTED_EVENT = "stripe.payment.selected"
 EVENT_SOURCE = "charges-explorer"
 CHARGES_DISPLAY = DisplaySpec.model_validate(
     {
@@ -273,7 +273,7 @@ def _start_sync(engine: Engine, account: StripeAccount) -> SyncJob:
     def run(
         should_cancel: Callable[[], bool], on_progress: Callable[[SyncProgress], None]
     ) -> SyncReport:
-        return sync_account(
+        return sync_mirror(
             engine, key, adapter, credentials, should_cancel=should_cancel, on_progress=on_progress
         )
 
@@ -509,14 +509,16 @@ def _table_frame(rows: pd.DataFrame) -> pd.DataFrame:
 def _render_detail(engine: Engine, account: StripeAccount, row: pd.Series) -> None:
     charge_id = str(row["id"])
     if st.session_state.get(_KEY_PUBLISHED) != charge_id:
-        payload = {
-            "id": charge_id,
-            "amount": int(row["amount"]),
-            "currency": str(row["currency"]),
-            "customer": row["customer_id"],
-            "status": str(row["status"]),
-        }
-        session_bus().publish(SELECTED_EVENT, payload, EVENT_SOURCE)
+        payload = PAYMENT_SELECTED.payload(
+            {
+                "id": charge_id,
+                "amount": int(row["amount"]),
+                "currency": str(row["currency"]),
+                "customer": row["customer_id"],
+                "status": str(row["status"]),
+            }
+        )
+        session_bus().publish(PAYMENT_SELECTED.name, payload, EVENT_SOURCE)
         st.session_state[_KEY_PUBLISHED] = charge_id
     detail = charge_detail(engine, account.key, charge_id)
     if detail is None:

@@ -2,7 +2,7 @@
 
 from lib.sync.events import EventsApplied, apply_event, apply_stored_events
 from lib.sync.jobs import SyncJob, SyncJobs, sync_jobs
-from lib.sync.mirror import ENDPOINTS, SYNC_ORDER, SyncProgress, SyncReport, sync_account
+from lib.sync.mirror import ENDPOINTS, SYNC_ORDER, SyncProgress, SyncReport, sync_mirror
 from lib.sync.state import ResourceState, read_states
 from lib.sync.store import Resource, write_objects
 
@@ -19,7 +19,7 @@ __all__ = [
     "apply_event",
     "apply_stored_events",
     "read_states",
-    "sync_account",
     "sync_jobs",
+    "sync_mirror",
     "write_objects",
 ]

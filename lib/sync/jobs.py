@@ -17,7 +17,7 @@ from lib.sync.mirror import SyncProgress, SyncReport
 log = logging.getLogger(__name__)
 
 SyncRun = Callable[[Callable[[], bool], Callable[[SyncProgress], None]], SyncReport]
-"""Runs one sync given `should_cancel` and `on_progress` (see `sync_account`)."""
+"""Runs one sync given `should_cancel` and `on_progress` (see `sync_mirror`)."""
 
 
 @dataclass

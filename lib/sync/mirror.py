@@ -71,7 +71,7 @@ class _Counters:
     requests: int = 0
 
 
-def sync_account(
+def sync_mirror(
     engine: Engine,
     account_key: str,
     adapter: StripeAdapter,

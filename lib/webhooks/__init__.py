@@ -12,7 +12,7 @@ from lib.webhooks.events_store import (
 )
 from lib.webhooks.housekeeping import Housekeeping
 from lib.webhooks.mapping import MESH_NAMES, MeshEvent, mesh_name_for, to_mesh_event
-from lib.webhooks.poller import PeriodicPoller, PollResult, app_account, poll_once, sync_account
+from lib.webhooks.poller import PeriodicPoller, PollResult, app_account, catch_up_events, poll_once
 from lib.webhooks.receiver import WEBHOOK_PATH, stripe_webhook_route
 from lib.webhooks.rejection_counter import RejectionCounter
 from lib.webhooks.runtime import WEBHOOK_RUNTIME, WebhookRuntime, webhook_lifespan
@@ -40,6 +40,7 @@ __all__ = [
     "WebhookRuntime",
     "WebhookWorker",
     "app_account",
+    "catch_up_events",
     "latest_server_event_id",
     "list_server_events",
     "load_cursor",
@@ -48,7 +49,6 @@ __all__ = [
     "publish_server_event",
     "rejection_counts",
     "stripe_webhook_route",
-    "sync_account",
     "to_mesh_event",
     "verify_delivery",
     "webhook_lifespan",

@@ -1,23 +1,22 @@
-"""Stripe event types to mesh event names and payloads (the names widgets subscribe to)."""
+"""Stripe event types to mesh event names and payloads (the names widgets subscribe to).
+
+The names and the fields of each payload are those of the event catalogue's server events.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
-MESH_NAMES: Mapping[str, str] = {
-    "charge.succeeded": "stripe.payment.received",
-    "charge.failed": "stripe.payment.failed",
-    "charge.refunded": "stripe.payment.refunded",
-    "customer.subscription.created": "stripe.subscription.created",
-    "customer.subscription.updated": "stripe.subscription.updated",
-    "customer.subscription.deleted": "stripe.subscription.deleted",
-    "invoice.payment_failed": "stripe.invoice.payment_failed",
-    "account.application.deauthorized": "stripe.account.deauthorized",
-}
-DEAUTHORIZED_EVENT = "stripe.account.deauthorized"
+from lib.events.catalogue import ACCOUNT_DEAUTHORIZED, SERVER_EVENTS, UNMAPPED_STRIPE_PREFIX
+
+MESH_NAMES: Mapping[str, str] = MappingProxyType(
+    {event.stripe_type: event.name for event in SERVER_EVENTS if event.stripe_type is not None}
+)
+DEAUTHORIZED_EVENT = ACCOUNT_DEAUTHORIZED.name
 _NOT_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -36,15 +35,16 @@ def mesh_name_for(stripe_type: str) -> str:
         return mapped
     # The mesh accepts only dot-separated words; Stripe types already are, but stay safe.
     words = [word for word in _NOT_NAME_CHARACTERS.sub("_", stripe_type).split(".") if word]
-    return ".".join(["stripe", "event", *(words or ["unknown"])])
+    return ".".join([UNMAPPED_STRIPE_PREFIX, *(words or ["unknown"])])
 
 
 def to_mesh_event(event: Mapping[str, Any]) -> MeshEvent:
     """The mesh event for a Stripe event (a parsed `event` object).
 
-    The payload always has `id, amount, currency, customer, status, stripe_event_id, type`
-    (null when the object has no such field); `customer` is the customer id even when Stripe
-    expanded it. A refund adds `amount_refunded`; a deauthorization's `id` is the account id.
+    The payload has exactly the catalogue's fields for the name: always `id, amount, currency,
+    customer, status, stripe_event_id, type` (null when the object has no such field), where
+    `customer` is the customer id even when Stripe expanded it; a refund adds `amount_refunded`;
+    a deauthorization's `id` is the account id and it adds `application`.
     """
     stripe_type = str(event.get("type") or "")
     data = event.get("data")

@@ -120,7 +120,7 @@ def app_account(settings: Settings, engine: Engine) -> StripeAccount:
     return resolve_stripe_account(settings, APP_USER_ID, CredentialsStore(engine, box))
 
 
-def sync_account(engine: Engine, account: StripeAccount) -> PollResult:
+def catch_up_events(engine: Engine, account: StripeAccount) -> PollResult:
     """Poll `account` now through its process-wide adapter (the page's "Sync now")."""
     return poll_once(engine, account, stripe_adapter_for(account))
 

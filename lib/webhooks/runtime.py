@@ -18,7 +18,7 @@ from lib.accounts import StripeAccount
 from lib.config import Settings, get_settings
 from lib.store import get_engine
 from lib.webhooks.housekeeping import Housekeeping
-from lib.webhooks.poller import PeriodicPoller, PollResult, app_account, sync_account
+from lib.webhooks.poller import PeriodicPoller, PollResult, app_account, catch_up_events
 from lib.webhooks.rejection_counter import RejectionCounter
 from lib.webhooks.worker import WebhookWorker
 
@@ -78,7 +78,7 @@ class WebhookRuntime:
 
     def sync(self, engine: Engine, account: StripeAccount) -> PollResult:
         """Catch up `account` now and wake the worker when something new was stored."""
-        result = sync_account(engine, account)
+        result = catch_up_events(engine, account)
         if result.stored:
             self.wake()
         return result

@@ -1,5 +1,6 @@
 """Declarative widgets: JSON definition -> validated model -> pandas transform -> display text."""
 
+from lib.widgets.colors import style_color
 from lib.widgets.conditions import Condition, ConditionSyntaxError, parse_condition
 from lib.widgets.formatting import (
     StatValue,
@@ -30,9 +31,8 @@ from lib.widgets.schema import (
     SubscriptionSpec,
     TransformSpec,
     WidgetDefinition,
-    resolve_time_tokens,
-    style_color,
 )
+from lib.widgets.time_tokens import resolve_time_tokens
 from lib.widgets.transform import apply_transform
 
 __all__ = [

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from lib.providers.base import ProviderAdapter
-from lib.providers.stripe import StripeAdapter
 from lib.providers.types import ApiResponse, ProviderCredentials, RequestOptions
-from lib.widgets.schema import DataSourceSpec, resolve_time_tokens
+from lib.widgets.schema import DataSourceSpec
+from lib.widgets.time_tokens import resolve_time_tokens
 
 
 def request_params(
@@ -30,15 +30,16 @@ def fetch_source(
 ) -> ApiResponse[Any]:
     """The raw response a widget transforms: inline data, one API call, or every page.
 
-    With `paginate`, Stripe lists are read page by page (100 at a time) up to `maxItems` and
-    returned as one list object, so the transform's `path: "data"` works unchanged.
+    With `paginate`, the adapter reads the list page by page up to `maxItems` and it comes
+    back as one Stripe-style list object, so the transform's `path: "data"` works unchanged;
+    an adapter that does not page answers with an error saying so.
     """
     if source.type == "static":
         return ApiResponse(success=True, data=source.data)
     if source.endpoint is None:
         raise ValueError("an api data source needs an endpoint")
     params = request_params(source, now, extra_params)
-    if source.paginate is not None and isinstance(adapter, StripeAdapter):
+    if source.paginate is not None:
         params.pop("limit", None)
         listed = adapter.list_all(
             credentials, source.endpoint, params, cap=source.paginate.max_items

@@ -19,7 +19,8 @@ from lib.widgets.bounded_json import (
     load_bounded_json,
     value_limit_problems,
 )
-from lib.widgets.schema import WidgetDefinition, allowed_keys, format_path
+from lib.widgets.introspection import allowed_keys, format_path
+from lib.widgets.schema import WidgetDefinition
 
 _TYPE_MESSAGES = {
     "string_type": "expected text",
@@ -165,7 +166,7 @@ def _message(item: Any, location: tuple[str | int, ...]) -> str:
     if kind == "missing":
         return "required field missing"
     if kind == "extra_forbidden":
-        allowed = allowed_keys(location[:-1]) or ()
+        allowed = allowed_keys(WidgetDefinition, location[:-1]) or ()
         return f"unknown key {location[-1]!r}; allowed: {', '.join(allowed)}"
     if kind in _TYPE_MESSAGES:
         return f"{_TYPE_MESSAGES[kind]}, got {_json(item['input'])}"

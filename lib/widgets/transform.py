@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from lib.widgets.conditions import compare_series, compare_values, value_kinds
-from lib.widgets.schema import FilterSpec, SortSpec, TransformSpec, resolve_time_tokens
+from lib.widgets.schema import FilterSpec, SortSpec, TransformSpec
+from lib.widgets.time_tokens import resolve_time_tokens
 
 
 def apply_transform(
