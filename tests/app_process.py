@@ -1,4 +1,5 @@
-"""The real app as a server: `streamlit run app.py` in a subprocess on a free loopback port."""
+"""The real app as a server: `streamlit run app.py` (or another script) in a subprocess on a
+loopback port."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -27,15 +28,26 @@ def free_port() -> int:
 
 
 class AppProcess:
-    """`streamlit run app.py` on a free loopback port, with `env` over this process's environment
-    and its output in `log_dir/streamlit-<port>.log`.
+    """`streamlit run <script>` (the product's `app.py` unless told) from `cwd` on `port` (a
+    free loopback port unless told), with `env` over this process's environment, `options`
+    added to the command line (`--secrets.files ...`) and its output in
+    `log_dir/streamlit-<port>.log`.
 
     Returns once the app answers its health check; raises AssertionError with the end of the
     log when it does not within STARTUP_SECONDS.
     """
 
-    def __init__(self, env: Mapping[str, str], log_dir: Path) -> None:
-        self.port = free_port()
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        log_dir: Path,
+        *,
+        script: Path | str = "app.py",
+        cwd: Path = PROJECT_ROOT,
+        port: int | None = None,
+        options: Sequence[str] = (),
+    ) -> None:
+        self.port = free_port() if port is None else port
         self.log = log_dir / f"streamlit-{self.port}.log"
         with self.log.open("wb") as output:
             self.process = subprocess.Popen(
@@ -44,15 +56,16 @@ class AppProcess:
                     "-m",
                     "streamlit",
                     "run",
-                    "app.py",
+                    str(script),
                     "--server.headless",
                     "true",
                     "--server.address",
                     "127.0.0.1",
                     "--server.port",
                     str(self.port),
+                    *options,
                 ],
-                cwd=PROJECT_ROOT,
+                cwd=cwd,
                 env={**os.environ, **env},
                 stdout=output,
                 stderr=subprocess.STDOUT,

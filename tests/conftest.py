@@ -1,4 +1,5 @@
-"""Shared fixtures: isolated settings, and migrated databases on SQLite and PostgreSQL."""
+"""Shared fixtures: isolated settings, migrated databases on SQLite and PostgreSQL, and a real
+OpenID provider on loopback for sign-in tests."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from sqlalchemy.engine import Engine, make_url
 
 import lib.config
 from lib.store import create_db_engine, dispose_engines, migrate
+from tests.app_process import free_port
+from tests.oidc_provider import NO_NODE, OidcProvider, app_redirect_uri, unavailable_reason
 
 # Generated-input tests check behaviour, never speed: a busy CI machine must not fail them.
 hypothesis_settings.register_profile("suite", deadline=None)
@@ -108,6 +111,29 @@ def engine(db_url: str) -> Iterator[Engine]:
     migrate(created)
     yield created
     created.dispose()
+
+
+@pytest.fixture
+def oidc_app_port() -> int:
+    """The loopback port the Streamlit app under a sign-in test will listen on."""
+    return free_port()
+
+
+@pytest.fixture
+def oidc_provider(oidc_app_port: int, tmp_path: Path) -> Iterator[OidcProvider]:
+    """The test OpenID provider, allowing the app on `oidc_app_port` back in. Skipped where Node
+    is missing; skipped where `npm ci --prefix tests/oidc` was not run, except under CI=true
+    (`.ci/run` installs it wherever Node is) where that is a failure."""
+    reason = unavailable_reason()
+    if reason is not None:
+        if reason != NO_NODE and os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason}; CI=true requires it")
+        pytest.skip(reason)
+    provider = OidcProvider([app_redirect_uri(oidc_app_port)], tmp_path)
+    try:
+        yield provider
+    finally:
+        provider.stop()
 
 
 def _libpq_conninfo(url: str) -> str:
