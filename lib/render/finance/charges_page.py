@@ -25,8 +25,7 @@ from lib.render.finance.charge_detail import render_charge_detail
 from lib.render.finance.charge_filters import filter_controls
 from lib.render.finance.charts import render_charge_charts
 from lib.render.finance.exports import render_charge_exports
-from lib.render.finance.sync_panel import open_mirror
-from lib.render.session import current_account
+from lib.render.finance.sync_panel import open_mirror_page
 from lib.widgets.formatting import format_percent_series
 from lib.widgets.render_views import render_table
 from lib.widgets.schema import DisplaySpec
@@ -54,11 +53,10 @@ _KEY_PAGE, _KEY_TABLE, _KEY_VIEW = "charges_page", "charges_table", "charges_vie
 def render_charges_page() -> None:
     """The charges explorer: sync panel, filters, per-currency summary, table, detail, charts,
     export."""
-    st.title("Charges")
-    account = current_account()
-    engine = open_mirror(account)
-    if engine is None:
+    opened = open_mirror_page("Charges")
+    if opened is None:
         return
+    account, engine = opened
     now = datetime.now(UTC)
     filters = filter_controls(engine, account.key, now)
     summaries = currency_summaries(engine, account.key, filters, now)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 import streamlit as st
 from sqlalchemy.engine import Engine
 
 from lib.finance import ChargeFilters, charges_csv, charges_xlsx
+
+_XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def render_charge_exports(
@@ -15,24 +18,18 @@ def render_charge_exports(
 ) -> None:
     """Two download buttons; the file is built only when one is clicked."""
     stamp = now.strftime("%Y%m%d-%H%M")
-    left, right = st.columns(2)
-    left.download_button(
-        f"Export {total:,} charges to CSV",
-        data=lambda: charges_csv(engine, account_key, filters, now),
-        file_name=f"charges-{stamp}.csv",
-        mime="text/csv",
-        on_click="ignore",
-        icon=":material/download:",
-        key="charges_export_csv",
-        disabled=total == 0,
+    exports = (
+        (f"Export {total:,} charges to CSV", charges_csv, "csv", "text/csv", "download"),
+        ("Export to Excel", charges_xlsx, "xlsx", _XLSX_MIME, "table_view"),
     )
-    right.download_button(
-        "Export to Excel",
-        data=lambda: charges_xlsx(engine, account_key, filters, now),
-        file_name=f"charges-{stamp}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        on_click="ignore",
-        icon=":material/table_view:",
-        key="charges_export_xlsx",
-        disabled=total == 0,
-    )
+    for column, (label, build, extension, mime, icon) in zip(st.columns(2), exports, strict=True):
+        column.download_button(
+            label,
+            data=partial(build, engine, account_key, filters, now),
+            file_name=f"charges-{stamp}.{extension}",
+            mime=mime,
+            on_click="ignore",
+            icon=f":material/{icon}:",
+            key=f"charges_export_{extension}",
+            disabled=total == 0,
+        )

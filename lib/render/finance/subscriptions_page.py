@@ -10,8 +10,7 @@ import streamlit as st
 from lib.finance import load_subscriptions, mrr_trend, subscription_metrics
 from lib.money import format_money
 from lib.render.finance.charts import per_currency_charts
-from lib.render.finance.sync_panel import open_mirror
-from lib.render.session import current_account
+from lib.render.finance.sync_panel import open_mirror_page
 from lib.sync import read_states
 from lib.widgets.formatting import format_percent_series
 
@@ -41,11 +40,10 @@ paying, so it is not churn.
 def render_subscriptions_page() -> None:
     """Active subscriptions, MRR, new and churned MRR, churn, trialing, and a 12-month trend,
     with the definitions written out."""
-    st.title("Subscriptions")
-    account = current_account()
-    engine = open_mirror(account)
-    if engine is None:
+    opened = open_mirror_page("Subscriptions")
+    if opened is None:
         return
+    account, engine = opened
     now = datetime.now(UTC)
     with engine.connect() as connection:
         history_complete = read_states(connection, account.key)["subscriptions"].complete

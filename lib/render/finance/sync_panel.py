@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from lib.accounts import StripeAccount, stripe_adapter_for
 from lib.render.safe_markdown import escape_markdown
+from lib.render.session import current_account
 from lib.store import get_engine
 from lib.sync import (
     SYNC_ORDER,
@@ -26,9 +27,12 @@ from lib.sync import (
 from lib.widgets.formatting import format_relative_time
 
 
-def open_mirror(account: StripeAccount) -> Engine | None:
-    """The account's mirror with stored events applied, once its sync panel is shown; None
-    (with the reason shown) when it cannot be read."""
+def open_mirror_page(title: str) -> tuple[StripeAccount, Engine] | None:
+    """A finance page's start: its title, then the current account and its mirror with stored
+    events applied, once the sync panel is shown; None (with the reason shown) when the mirror
+    cannot be read."""
+    st.title(title)
+    account = current_account()
     if account.needs_reconnect:
         st.info("Reconnect Stripe to see this account's data.")
         return None
@@ -39,7 +43,7 @@ def open_mirror(account: StripeAccount) -> Engine | None:
         return None
     apply_stored_events(engine, account.key)
     render_sync_panel(engine, account)
-    return engine
+    return account, engine
 
 
 def render_sync_panel(engine: Engine, account: StripeAccount) -> None:
