@@ -38,6 +38,13 @@ _QUOTED = re.compile(r"'([^']*)'")
 _CURRENCY_CODE = r"[A-Za-z]{3}"
 _INT64_MAX = 2**63 - 1
 _INT64_MIN = -(2**63)
+MAX_AMOUNT_DIGITS = 15
+"""Digits before the decimal point: with at most 3 currency decimals, the amount in minor units
+stays below 10**18, inside the 64-bit INTEGER of SQLite and PostgreSQL."""
+
+
+class AmountError(ValueError):
+    """An amount that the chosen currency cannot express exactly."""
 
 
 def currency_code(value: object) -> str | None:
@@ -86,6 +93,23 @@ def display_decimals(currency: str) -> int:
 def to_major(amount: int, currency: str) -> Decimal:
     """The amount in major units (e.g. 1999 usd -> Decimal('19.99')), exactly."""
     return Decimal(_require_int(amount)).scaleb(-api_exponent(currency))
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """The inverse of `to_major`, exactly: (Decimal('19.99'), 'usd') -> 1999.
+
+    Raises AmountError when the amount has more decimals than the currency (e.g. 1.5 JPY), or
+    more than MAX_AMOUNT_DIGITS digits before the point (checked before any conversion).
+    """
+    if not amount.is_finite() or (amount and amount.adjusted() >= MAX_AMOUNT_DIGITS):
+        raise AmountError(f"too large (at most {MAX_AMOUNT_DIGITS} digits before the point)")
+    places = api_exponent(currency)
+    scaled = amount.scaleb(places)
+    if scaled != scaled.to_integral_value():
+        raise AmountError(
+            f"{currency.upper()} amounts have {places} decimal place{'s' * (places != 1)}"
+        )
+    return int(scaled)
 
 
 @dataclass(frozen=True)
@@ -204,11 +228,12 @@ def format_money_series(
     )
     # 10**d + minor written out and cut after its leading 1 is minor zero-padded to d digits.
     fraction = pd.Series(minor + 10**decimals).astype("str").str.slice(1)
-    separator = _pick(["", first.decimal_symbol], (decimals > 0).astype("int64"))
+    separator = choose_text(["", first.decimal_symbol], (decimals > 0).astype("int64"))
     affix = code_index * 2 + negative
     prefixes = [text for p in patterns for text in (p.positive_prefix, p.negative_prefix)]
     suffixes = [text for p in patterns for text in (p.positive_suffix, p.negative_suffix)]
-    text = _pick(prefixes, affix) + number + separator + fraction + _pick(suffixes, affix)
+    prefix, suffix = choose_text(prefixes, affix), choose_text(suffixes, affix)
+    text = prefix + number + separator + fraction + suffix
     if not valid.all():
         text = text.where(valid, "")
     return text.set_axis(amounts.index)
@@ -248,6 +273,12 @@ def group_digits(digits: str, separator: str, primary: int = 3, secondary: int =
     return separator.join([head, *groups])
 
 
+def choose_text(options: list[str], choice: np.ndarray) -> pd.Series:
+    """A string column (default index) whose row i is `options[choice[i]]`."""
+    # One arrow take over a few options, not a Python call per row.
+    return pd.Series(pd.array(options, dtype="str").take(np.asarray(choice, dtype="int64")))
+
+
 def group_digit_series(
     digits: pd.Series, separator: str, primary: int = 3, secondary: int = 3
 ) -> pd.Series:
@@ -267,11 +298,6 @@ def group_digit_series(
     # The zero padding and the separators between padding zeros are stripped back off.
     stripped = text.str.lstrip("0" + separator)
     return stripped.mask(stripped == "", "0")
-
-
-def _pick(options: list[str], choice: np.ndarray) -> pd.Series:
-    # A string column built by indexing a few options (arrow take), not row by row.
-    return pd.Series(pd.array(options, dtype="str").take(choice))
 
 
 def _require_int(amount: object) -> int:

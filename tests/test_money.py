@@ -21,6 +21,7 @@ from lib.money import (
     format_money_series,
     sum_by_currency,
     to_major,
+    to_minor,
 )
 
 # One currency of every class: two-decimal, zero-decimal, three-decimal, and the API oddities.
@@ -56,6 +57,15 @@ def test_to_major_is_exact() -> None:
     assert to_major(1999, "kwd") == Decimal("1.999")
     assert to_major(123456, "isk") == Decimal("1234.56")
     assert to_major(-5, "usd") == Decimal("-0.05")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    amount=st.integers(min_value=-(10**15) + 1, max_value=10**15 - 1),
+    currency=st.sampled_from(CURRENCIES),
+)
+def test_to_minor_undoes_to_major(amount: int, currency: str) -> None:
+    assert to_minor(to_major(amount, currency), currency) == amount
 
 
 @pytest.mark.parametrize(

@@ -22,13 +22,7 @@ from lib.finance.filter_link import (
     from_query_params,
     to_query_params,
 )
-from lib.finance.filters import (
-    AmountError,
-    ChargeFilters,
-    parse_major_amount,
-    search_term,
-    to_minor,
-)
+from lib.finance.filters import ChargeFilters, parse_major_amount, search_term
 from lib.finance.subscriptions import (
     MrrTrend,
     SubscriptionFacts,
@@ -40,6 +34,7 @@ from lib.finance.subscriptions import (
     subscription_facts,
     subscription_metrics,
 )
+from lib.money import AmountError, to_minor
 
 __all__ = [
     "EXPORT_COLUMNS",

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from lib.money import api_exponent
+from lib.money import MAX_AMOUNT_DIGITS, AmountError, to_minor
 
 DatePreset = Literal["all", "today", "7d", "30d", "this_month", "last_month", "custom"]
 RefundState = Literal["any", "full", "partial", "none"]
@@ -42,9 +42,6 @@ SORT_KEYS: dict[SortKey, str] = {
     "status": "Status",
 }
 CHARGE_STATUSES = ("succeeded", "failed", "pending")
-MAX_AMOUNT_DIGITS = 15
-"""Digits before the decimal point: with at most 3 currency decimals, the amount in minor units
-stays below 10**18, inside the 64-bit INTEGER of SQLite and PostgreSQL."""
 MAX_AMOUNT_DECIMALS = 6
 MAX_AMOUNT_TEXT = 40
 """Characters of a typed amount, group separators and spaces included."""
@@ -56,27 +53,6 @@ LAST_DAY = date(2099, 12, 31)
 _AMOUNT = re.compile(r"(?P<whole>[0-9]*)(?:\.(?P<fraction>[0-9]*))?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _DAY_SECONDS = 86_400
-
-
-class AmountError(ValueError):
-    """An amount that the chosen currency cannot express exactly."""
-
-
-def to_minor(amount: Decimal, currency: str) -> int:
-    """Major units to Stripe's integer minor units, exactly: (Decimal('19.99'), 'usd') -> 1999.
-
-    Raises AmountError when the amount has more decimals than the currency (e.g. 1.5 JPY), or
-    more than MAX_AMOUNT_DIGITS digits before the point (checked before any conversion).
-    """
-    if not amount.is_finite() or (amount and amount.adjusted() >= MAX_AMOUNT_DIGITS):
-        raise AmountError(f"too large (at most {MAX_AMOUNT_DIGITS} digits before the point)")
-    scaled = amount.scaleb(api_exponent(currency))
-    if scaled != scaled.to_integral_value():
-        places = api_exponent(currency)
-        raise AmountError(
-            f"{currency.upper()} amounts have {places} decimal place{'s' * (places != 1)}"
-        )
-    return int(scaled)
 
 
 def parse_major_amount(text: str) -> Decimal | None:

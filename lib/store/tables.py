@@ -20,6 +20,8 @@ PROVIDER_NAMES: tuple[str, ...] = (
 CONNECTION_STATUSES: tuple[str, ...] = ("connected", "needs_reconnect")
 WEBHOOK_EVENT_SOURCES: tuple[str, ...] = ("webhook", "poll")
 WEBHOOK_EVENT_STATUSES: tuple[str, ...] = ("pending", "processed", "failed")
+MAX_ERROR_TEXT_LENGTH = 1000
+"""Characters of error text kept in a row (`last_error`, `processing_error`); the rest is cut."""
 
 
 def sql_in_list(column: str, values: tuple[str, ...]) -> str:

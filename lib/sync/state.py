@@ -9,11 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from lib.store.tables import MIRROR_RESOURCES, mirror_sync_state
+from lib.store.tables import MAX_ERROR_TEXT_LENGTH, MIRROR_RESOURCES, mirror_sync_state
 from lib.store.upsert import upsert_row
 from lib.sync.store import Resource
-
-_MAX_ERROR_LENGTH = 1000
 
 
 @dataclass(frozen=True)
@@ -112,7 +110,7 @@ def record_error(
     connection: Connection, account_key: str, resource: Resource, message: str
 ) -> None:
     """Remember why the last attempt stopped; the run stays open to be resumed."""
-    _save(connection, account_key, resource, {"last_error": message[:_MAX_ERROR_LENGTH]})
+    _save(connection, account_key, resource, {"last_error": message[:MAX_ERROR_TEXT_LENGTH]})
 
 
 def _save(

@@ -9,24 +9,23 @@ Grammar (JavaScript-like precedence, no function calls, no attribute access beyo
     primary    := string | number | 'true' | 'false' | 'null' | field | '(' expression ')'
 
 The text is tokenised and parsed by hand into an immutable tree; nothing is ever handed to
-eval, exec or compile. Values compare only with values of the same kind (number, string,
-boolean): `==` and `===` mean the same strict equality. A comparison involving a missing value
-is false, except `!=`/`!==` which is true; `x == null` is true exactly when x is missing.
-Lists and objects are never equal to anything.
+eval, exec or compile. Comparisons follow `lib.widgets.comparison`: values compare only with
+values of the same kind (number, string, boolean), `==` and `===` mean the same strict equality,
+and `x == null` is true exactly when x is missing. Field paths follow `lib.widgets.field_paths`.
 """
 
 from __future__ import annotations
 
-import math
-import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from lib.widgets.comparison import as_kind, compare_series, compare_values, value_kind, value_kinds
+from lib.widgets.field_paths import field_value, field_values
 
 MAX_NESTING = 64
 MAX_NUMBER_LENGTH = 40
@@ -34,13 +33,6 @@ COMPARISON_OPERATORS = ("===", "!==", "==", "!=", ">=", "<=", ">", "<")
 _SYMBOLS = ("===", "!==", "==", "!=", ">=", "<=", "&&", "||", ">", "<", "!", "(", ")")
 _KEYWORDS = {"true": True, "false": False, "null": None}
 _ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t"}
-_ORDERING: dict[str, Callable[[Any, Any], Any]] = {
-    ">": operator.gt,
-    "<": operator.lt,
-    ">=": operator.ge,
-    "<=": operator.le,
-}
-_COMPARABLE_KINDS = ("number", "string", "boolean")
 
 
 class ConditionSyntaxError(ValueError):
@@ -331,37 +323,11 @@ def _field_names(node: Node) -> list[str]:
 # --- one row -------------------------------------------------------------------------------
 
 
-def value_kind(value: Any) -> str:
-    """'null', 'boolean', 'number', 'string' or 'other' (lists, objects, dates...)."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return "null"
-    if isinstance(value, bool | np.bool_):
-        return "boolean"
-    if isinstance(value, int | float | Decimal | np.integer | np.floating):
-        return "null" if isinstance(value, float | np.floating) and math.isnan(value) else "number"
-    if isinstance(value, str):
-        return "string"
-    return "other"
-
-
-def compare_values(left: Any, operator_: str, right: Any) -> bool:
-    """Compare two single values with the language's strict, null-aware semantics."""
-    left_kind, right_kind = value_kind(left), value_kind(right)
-    if operator_ in ("==", "!="):
-        equal = (left_kind == right_kind == "null") or (
-            left_kind == right_kind and left_kind in _COMPARABLE_KINDS and bool(left == right)
-        )
-        return equal if operator_ == "==" else not equal
-    if left_kind != right_kind or left_kind not in ("number", "string"):
-        return False
-    return bool(_ORDERING[operator_](left, right))
-
-
 def _row_value(node: Node, row: Mapping[str, Any]) -> Any:
     if isinstance(node, Constant):
         return node.value
     if isinstance(node, FieldRef):
-        return _lookup(row, node.name)
+        return field_value(row, node.name)
     if isinstance(node, Not):
         return not _truthy(_row_value(node.operand, row))
     if isinstance(node, Comparison):
@@ -370,17 +336,6 @@ def _row_value(node: Node, row: Mapping[str, Any]) -> Any:
     if node.operator == "&&":
         return all(_truthy(_row_value(operand, row)) for operand in node.operands)
     return any(_truthy(_row_value(operand, row)) for operand in node.operands)
-
-
-def _lookup(row: Mapping[str, Any], name: str) -> Any:
-    if name in row:
-        return row[name]
-    value: Any = row
-    for segment in name.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(segment)
-    return value
 
 
 def _truthy(value: Any) -> bool:
@@ -395,69 +350,6 @@ def _truthy(value: Any) -> bool:
 
 
 # --- a whole frame --------------------------------------------------------------------------
-
-
-def value_kinds(series: pd.Series) -> pd.Series:
-    """`value_kind` of every element, computed from the dtype when the dtype settles it."""
-    dtype = series.dtype
-    known = None
-    if pd.api.types.is_bool_dtype(dtype):
-        known = "boolean"
-    elif pd.api.types.is_numeric_dtype(dtype):
-        known = "number"
-    elif pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
-        known = "string"
-    if known is None:
-        return series.map(value_kind).astype("str")
-    kinds = pd.Series(known, index=series.index, dtype="str")
-    return kinds.mask(series.isna(), "null")
-
-
-def compare_series(left: pd.Series, operator_: str, right: pd.Series | Any) -> pd.Series:
-    """Vectorised `compare_values`: `right` is a Series aligned with `left` or one value."""
-    operator_ = {"===": "==", "!==": "!="}.get(operator_, operator_)
-    left_kinds = value_kinds(left)
-    if isinstance(right, pd.Series):
-        right_kinds = value_kinds(right)
-    else:
-        right_kinds = pd.Series(value_kind(right), index=left.index, dtype="str")
-    kinds = ("number", "string", "boolean") if operator_ in ("==", "!=") else ("number", "string")
-    result = pd.Series(False, index=left.index, dtype=bool)
-    for kind in kinds:
-        same = (left_kinds == kind) & (right_kinds == kind)
-        if not same.any():
-            continue
-        left_values = _as_kind(left[same], kind)
-        right_values = _as_kind(right[same], kind) if isinstance(right, pd.Series) else right
-        compare = operator.eq if operator_ in ("==", "!=") else _ORDERING[operator_]
-        result[same] = np.asarray(compare(left_values, right_values), dtype=bool)
-    if operator_ in ("==", "!="):
-        result |= (left_kinds == "null") & (right_kinds == "null")
-        return ~result if operator_ == "!=" else result
-    return result
-
-
-def _as_kind(values: pd.Series, kind: str) -> pd.Series:
-    if kind == "number":
-        return pd.to_numeric(values)
-    if kind == "string":
-        return values.astype("str")
-    return values.astype(bool)
-
-
-def field_values(frame: pd.DataFrame, name: str) -> pd.Series:
-    """The column `name`, or a dotted path into a column of objects; all-missing when absent."""
-    if name in frame.columns:
-        return frame[name]
-    head, *rest = name.split(".")
-    if head not in frame.columns or not rest:
-        return pd.Series(None, index=frame.index, dtype=object)
-    values = frame[head]
-    for segment in rest:
-        values = values.map(
-            lambda item, key=segment: item.get(key) if isinstance(item, Mapping) else None
-        )
-    return values
 
 
 def _frame_value(node: Node, frame: pd.DataFrame) -> pd.Series | Any:
@@ -492,5 +384,5 @@ def _truthy_series(values: pd.Series | Any, index: pd.Index) -> pd.Series:
     for kind, falsy in (("boolean", False), ("number", 0), ("string", "")):
         mask = kinds == kind
         if mask.any():
-            result[mask] = np.asarray(_as_kind(values[mask], kind) != falsy, dtype=bool)
+            result[mask] = np.asarray(as_kind(values[mask], kind) != falsy, dtype=bool)
     return result.astype(bool)

@@ -17,6 +17,7 @@ import pandas as pd
 from babel.numbers import get_decimal_symbol, get_group_symbol
 
 from lib.money import (
+    choose_text,
     currency_codes,
     exact_in_int64,
     format_money,
@@ -24,7 +25,8 @@ from lib.money import (
     group_digit_series,
     minor_unit_amounts,
 )
-from lib.widgets.conditions import value_kinds
+from lib.widgets.comparison import value_kinds
+from lib.widgets.field_paths import column_or_missing
 from lib.widgets.intervals import format_interval_series
 from lib.widgets.schema import BadgeColor, DisplaySpec, FieldSpec, StatSpec
 
@@ -95,10 +97,10 @@ def format_relative_time_series(values: pd.Series, now: datetime) -> pd.Series:
     count = span // np.asarray(_UNIT_SECONDS)[unit]
     future = (seconds < 0).astype("int64")
     text = (
-        _choose(["", "in "], future)
+        choose_text(["", "in "], future)
         + pd.Series(count).astype("str")
-        + _choose(_UNIT_WORDS, unit * 2 + (count != 1))
-        + _choose([" ago", ""], future)
+        + choose_text(_UNIT_WORDS, unit * 2 + (count != 1))
+        + choose_text([" ago", ""], future)
     )
     text = text.mask(span < _MINUTE, "just now").mask(missing, "")
     return text.set_axis(values.index)
@@ -221,7 +223,7 @@ def badge_colors(frame: pd.DataFrame, field: FieldSpec) -> pd.Series:
     Fallbacks: green for succeeded/paid/active, red for failed/canceled/unpaid, orange for
     pending/past_due/incomplete, blue for trialing, gray otherwise.
     """
-    values = _column(frame, field.key)
+    values = column_or_missing(frame, field.key)
     by_value = values.astype("str").str.lower().map(FALLBACK_BADGE_COLORS)
     colors = by_value.where(values.notna() & by_value.notna(), "gray").astype("str")
     decided = pd.Series(False, index=frame.index)
@@ -251,7 +253,7 @@ def format_rows(
 def _format_column(
     frame: pd.DataFrame, spec: FieldSpec, now: datetime, tz: str, locale: str
 ) -> pd.Series:
-    values = _column(frame, spec.key)
+    values = column_or_missing(frame, spec.key)
     if spec.type == "link":
         text = _plain_text(values)
         return text if spec.link_text is None else text.mask(text != "", spec.link_text)
@@ -261,7 +263,7 @@ def _format_column(
         return icons.where(icons.notna(), text).astype("str")
     chosen = spec.format or {"number": "number", "date": "datetime"}.get(spec.type)
     if chosen == "currency":
-        return format_money_series(values, _column(frame, spec.currency_field), locale)
+        return format_money_series(values, column_or_missing(frame, spec.currency_field), locale)
     if chosen == "relative-time":
         return format_relative_time_series(values, now)
     if chosen == "short-date":
@@ -273,19 +275,8 @@ def _format_column(
     if chosen == "number":
         return format_number_series(values, locale)
     if chosen == "interval":
-        return format_interval_series(values, _column(frame, spec.count_field))
+        return format_interval_series(values, column_or_missing(frame, spec.count_field))
     return _plain_text(values)
-
-
-def _choose(options: list[str], choice: np.ndarray) -> pd.Series:
-    # A string column built by indexing a few options (arrow take), not row by row.
-    return pd.Series(pd.array(options, dtype="str").take(np.asarray(choice, dtype="int64")))
-
-
-def _column(frame: pd.DataFrame, key: str) -> pd.Series:
-    if key in frame.columns:
-        return frame[key]
-    return pd.Series(None, index=frame.index, dtype=object)
 
 
 def _plain_text(values: pd.Series) -> pd.Series:
@@ -321,10 +312,10 @@ def compute_stat(
     if stat is None:
         return []
     spec = display.field_named(stat.field)
-    values = _column(frame, stat.field)
+    values = column_or_missing(frame, stat.field)
     if stat.group_by is None:
         return [_stat_value(stat.label, None, values, stat.aggregate, spec, locale)]
-    groups = _column(frame, stat.group_by)
+    groups = column_or_missing(frame, stat.group_by)
     if _groups_by_currency(stat, spec):
         keys = currency_codes(groups)
     else:
@@ -349,8 +340,8 @@ def stat_left_out_note(frame: pd.DataFrame, display: DisplaySpec) -> str:
     stat = display.stat
     if stat is None or not _is_money_stat(stat, display.field_named(stat.field)):
         return ""
-    values = _column(frame, stat.field)
-    currencies = currency_codes(_column(frame, stat.group_by or ""))
+    values = column_or_missing(frame, stat.field)
+    currencies = currency_codes(column_or_missing(frame, stat.group_by or ""))
     usable = minor_unit_amounts(values).notna() & currencies.notna()
     count = int((values.notna() & ~usable).sum())
     if not count:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from lib.events import Event, EventBus, pattern_matches
+from lib.widgets.field_paths import value_at
 from lib.widgets.schema import SubscriptionSpec, WidgetDefinition
 
 
@@ -38,13 +39,6 @@ def json_value(value: Any) -> Any:
         value = value.item()
     if value is None or (not isinstance(value, list | dict | str) and pd.isna(value)):
         return None
-    return value
-
-
-def lookup(payload: dict[str, Any], dotted: str) -> Any:
-    value: Any = payload
-    for part in dotted.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
     return value
 
 
@@ -98,7 +92,7 @@ class WidgetInteractions:
                 state.refreshes += 1
                 return
             assert spec.filter_by is not None
-            value = json_value(lookup(event.payload, spec.filter_by.event_field))
+            value = json_value(value_at(event.payload, spec.filter_by.event_field))
             target = state.filters if spec.action == "filter" else state.highlights
             target[index] = value
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from lib.widgets.conditions import value_kinds
+from lib.widgets.comparison import value_kinds
 
 STRIPE_INTERVALS = frozenset({"day", "week", "month", "year"})
 MAX_INTERVAL_COUNT = 1_000

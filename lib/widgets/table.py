@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from lib.money import api_exponent, currency_codes, minor_unit_amounts
+from lib.widgets.field_paths import column_or_missing
 from lib.widgets.formatting import to_utc_timestamps
 from lib.widgets.intervals import format_interval_series
 from lib.widgets.schema import DisplaySpec, FieldSpec
@@ -41,9 +42,9 @@ def table_values(
     columns: dict[str, pd.Series] = {}
     money: list[MoneyColumn] = []
     for spec in display.fields:
-        values = _column(frame, spec.key)
+        values = column_or_missing(frame, spec.key)
         if is_money(spec):
-            codes = currency_codes(_column(frame, spec.currency_field))
+            codes = currency_codes(column_or_missing(frame, spec.currency_field))
             exponents = {code: api_exponent(code) for code in codes.dropna().unique()}
             divisor = 10.0 ** codes.map(exponents).astype("float64")
             columns[spec.key] = minor_unit_amounts(values).astype("float64") / divisor
@@ -51,14 +52,8 @@ def table_values(
         elif is_date(spec):
             columns[spec.key] = to_utc_timestamps(values)
         elif spec.format == "interval":
-            counts = frame.get(spec.count_field, pd.Series(None, index=frame.index))
+            counts = column_or_missing(frame, spec.count_field)
             columns[spec.key] = format_interval_series(values, counts)
         else:
             columns[spec.key] = values
     return pd.DataFrame(columns, index=frame.index), money
-
-
-def _column(frame: pd.DataFrame, key: str) -> pd.Series:
-    if key in frame.columns:
-        return frame[key]
-    return pd.Series(None, index=frame.index, dtype=object)

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lib.widgets.conditions import compare_series, compare_values, value_kinds
+from lib.widgets.comparison import compare_series, compare_values, value_kinds
+from lib.widgets.field_paths import column_or_missing, value_at, values_at
 from lib.widgets.schema import FilterSpec, SortSpec, TransformSpec
 from lib.widgets.time_tokens import resolve_time_tokens
 
@@ -43,21 +44,10 @@ def apply_transform(
 
 
 def _items_at(response: Any, path: str | None) -> list[Any]:
-    value = response
-    for segment in path.split(".") if path else []:
-        value = _child(value, segment)
+    value = value_at(response, path) if path else response
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
-
-
-def _child(value: Any, segment: str) -> Any:
-    if isinstance(value, dict):
-        return value.get(segment)
-    if isinstance(value, list) and segment.isdigit():
-        index = int(segment)
-        return value[index] if index < len(value) else None
-    return None
 
 
 def _id_of_expanded(value: Any) -> Any:
@@ -81,9 +71,7 @@ def _map_items(items: list[Any], map_item: dict[str, str] | None) -> pd.DataFram
     raw = pd.DataFrame(records.tolist(), columns=heads, dtype=object)
     columns: dict[str, pd.Series] = {}
     for key, segments in paths.items():
-        values = raw[segments[0]]
-        for segment in segments[1:]:
-            values = values.map(partial(_child, segment=segment), na_action="ignore")
+        values = values_at(raw[segments[0]], segments[1:])
         columns[key] = _settle_dtype(values, unwrap_ids=True)
     return pd.DataFrame(columns, index=raw.index, columns=list(map_item))
 
@@ -108,10 +96,7 @@ def _settle_dtype(values: pd.Series, unwrap_ids: bool = False) -> pd.Series:
 
 
 def _filter_mask(frame: pd.DataFrame, rule: FilterSpec, now: datetime) -> pd.Series:
-    if rule.field in frame.columns:
-        values = frame[rule.field]
-    else:
-        values = pd.Series(None, index=frame.index, dtype=object)
+    values = column_or_missing(frame, rule.field)
     target = resolve_time_tokens(rule.value, now)
     if rule.operator == "in":
         matched = pd.Series(False, index=frame.index)

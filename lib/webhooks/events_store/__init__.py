@@ -34,10 +34,9 @@ from lib.webhooks.events_store.rejections import (
     rejection_counts,
 )
 from lib.webhooks.events_store.retention import purge_settled_events
-from lib.webhooks.events_store.writing import MAX_ERROR_LENGTH, PROVIDER
+from lib.webhooks.events_store.writing import PROVIDER
 
 __all__ = [
-    "MAX_ERROR_LENGTH",
     "PROVIDER",
     "ClaimedEvents",
     "EventSource",

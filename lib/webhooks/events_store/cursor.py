@@ -10,10 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from lib.store.tables import webhook_poll_cursors
+from lib.store.tables import MAX_ERROR_TEXT_LENGTH, webhook_poll_cursors
 from lib.store.upsert import upsert_row
 from lib.webhooks.events_store.inserting import NewEvent, insert_batch
-from lib.webhooks.events_store.writing import MAX_ERROR_LENGTH, writing
+from lib.webhooks.events_store.writing import writing
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def record_poll_error(engine: Engine, account_key: str, message: str) -> None:
             connection,
             account_key,
             last_polled_at=now,
-            last_error=message[:MAX_ERROR_LENGTH],
+            last_error=message[:MAX_ERROR_TEXT_LENGTH],
             last_error_at=now,
         )
 

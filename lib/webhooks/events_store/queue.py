@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from lib.store.tables import webhook_events
+from lib.store.tables import MAX_ERROR_TEXT_LENGTH, webhook_events
 from lib.webhooks.events_store.feed import ServerEvent, server_event, server_event_query
-from lib.webhooks.events_store.writing import MAX_ERROR_LENGTH, writing
+from lib.webhooks.events_store.writing import writing
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def record_outcomes(engine: Engine, outcomes: Mapping[int, str | None]) -> None:
             "row_id": event_id,
             "new_status": "processed" if error is None else "failed",
             "finished_at": now,
-            "error_text": None if error is None else error[:MAX_ERROR_LENGTH],
+            "error_text": None if error is None else error[:MAX_ERROR_TEXT_LENGTH],
         }
         for event_id, error in outcomes.items()
     ]

@@ -1,4 +1,4 @@
-"""What every writer of the webhook tables shares: the provider key, error limit, write lock."""
+"""What every writer of the webhook tables shares: the provider key and the write lock."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Connection, Engine
 
 PROVIDER = "stripe"
-MAX_ERROR_LENGTH = 1000
 
 # SQLite admits one writer at a time and makes the others poll with growing sleeps; this
 # process's writers of these tables (receiver, worker, poller) queue on a lock instead.

@@ -1,0 +1,154 @@
+"""The charges explorer: sync panel, filters, per-currency summary, table, detail, charts,
+export."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy.engine import Engine
+
+from lib.accounts import StripeAccount
+from lib.finance import (
+    PAGE_SIZE,
+    ChargeFilters,
+    CurrencySummary,
+    charges_page,
+    currency_summaries,
+    from_query_params,
+    to_query_params,
+)
+from lib.money import format_money
+from lib.render.finance.charge_detail import render_charge_detail
+from lib.render.finance.charge_filters import filter_controls
+from lib.render.finance.charts import render_charge_charts
+from lib.render.finance.exports import render_charge_exports
+from lib.render.finance.sync_panel import open_mirror_page
+from lib.widgets.formatting import format_percent_series
+from lib.widgets.render_views import render_table
+from lib.widgets.schema import DisplaySpec
+
+CHARGES_DISPLAY = DisplaySpec.model_validate(
+    {
+        "view": "table",
+        "layout": {"height": "fixed", "emptyState": "No charges match these filters"},
+        "fields": [
+            {"key": "created", "label": "Date", "type": "date", "format": "relative-time"},
+            {"key": "amount", "label": "Amount", "type": "number", "format": "currency"},
+            {"key": "status", "label": "Status", "type": "badge"},
+            {"key": "customer", "label": "Customer"},
+            {"key": "description", "label": "Description"},
+            {"key": "card", "label": "Card"},
+            {"key": "amount_refunded", "label": "Refunded", "type": "number", "format": "currency"},
+            {"key": "flags", "label": "Flags"},
+            {"key": "id", "label": "Charge"},
+        ],
+    }
+)
+_KEY_PAGE, _KEY_TABLE, _KEY_VIEW = "charges_page", "charges_table", "charges_view"
+
+
+def render_charges_page() -> None:
+    """The charges explorer: sync panel, filters, per-currency summary, table, detail, charts,
+    export."""
+    opened = open_mirror_page("Charges")
+    if opened is None:
+        return
+    account, engine = opened
+    now = datetime.now(UTC)
+    filters = filter_controls(engine, account.key, now)
+    summaries = currency_summaries(engine, account.key, filters, now)
+    total = sum(summary.count for summary in summaries)
+    _render_summary(summaries, total)
+    # Rerun on switch so only the open tab runs its queries: charts cost nothing while hidden.
+    table_tab, charts_tab = st.tabs(["Charges", "Charts"], key=_KEY_VIEW, on_change="rerun")
+    if charts_tab.open:
+        _sync_url(filters.with_changes(page=_linked_page(filters)))
+        with charts_tab:
+            render_charge_charts(engine, account.key, filters, now)
+    else:
+        with table_tab:
+            _render_charges_tab(engine, account, filters, now, total)
+
+
+def _render_charges_tab(
+    engine: Engine, account: StripeAccount, filters: ChargeFilters, now: datetime, total: int
+) -> None:
+    page = _page_controls(filters, total)
+    filters = filters.with_changes(page=page)
+    _sync_url(filters)
+    result = charges_page(engine, account.key, filters, now, total=total)
+    if result.rows.empty:
+        st.info(CHARGES_DISPLAY.layout.empty_state)
+    else:
+        selected = render_table(
+            _table_frame(result.rows),
+            CHARGES_DISPLAY,
+            pd.Series(False, index=result.rows.index),
+            _KEY_TABLE,
+        )
+        if selected is not None:
+            render_charge_detail(engine, account, result.rows.iloc[selected])
+    render_charge_exports(engine, account.key, filters, now, total)
+
+
+def _page_controls(filters: ChargeFilters, total: int) -> int:
+    pages = max(1, -(-total // PAGE_SIZE))
+    default = _linked_page(filters)
+    # One pager per filter state, so any change of filter, sort or order starts at page 1.
+    digest = hashlib.sha256(repr(filters.with_changes(page=1)).encode()).hexdigest()[:16]
+    page = st.pagination(pages, default=min(default, pages), key=f"{_KEY_PAGE}-{digest}")
+    first = (page - 1) * PAGE_SIZE + 1 if total else 0
+    st.caption(f"Charges {first:,}–{min(page * PAGE_SIZE, total):,} of {total:,}")
+    return page
+
+
+def _linked_page(filters: ChargeFilters) -> int:
+    """The page in the URL while the URL still describes these filters, else 1."""
+    linked = from_query_params(st.query_params.to_dict()).filters
+    return linked.page if linked.with_changes(page=1) == filters.with_changes(page=1) else 1
+
+
+def _sync_url(filters: ChargeFilters) -> None:
+    wanted = to_query_params(filters)
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def _render_summary(summaries: list[CurrencySummary], total: int) -> None:
+    if not summaries:
+        st.info("No charges match these filters.")
+        return
+    rates = format_percent_series(
+        pd.Series([None if s.failure_rate is None else float(s.failure_rate) for s in summaries])
+    )
+    frame = pd.DataFrame(
+        {
+            "Currency": [s.currency.upper() for s in summaries],
+            "Charges": [f"{s.count:,}" for s in summaries],
+            "Gross (succeeded)": [format_money(s.gross, s.currency) for s in summaries],
+            "Refunded": [format_money(s.refunded, s.currency) for s in summaries],
+            "Net": [format_money(s.net, s.currency) for s in summaries],
+            "Failure rate": [text or "—" for text in rates],
+        }
+    )
+    st.markdown(f"**{total:,} charges match** · totals per currency, never added across them")
+    st.dataframe(frame, hide_index=True, key="charges_summary")
+    st.caption("Failure rate = failed ÷ (succeeded + failed); pending charges are not counted.")
+
+
+def _table_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    frame = rows.copy()
+    frame["customer"] = frame["customer_email"].fillna(frame["customer_name"]).fillna("")
+    brand, last4 = frame["card_brand"].fillna(""), frame["card_last4"].fillna("")
+    frame["card"] = (brand + " •••• " + last4).where(last4 != "", brand)
+    partly = (frame["amount_refunded"] > 0) & ~frame["refunded"].astype(bool)
+    flags = pd.Series("", index=frame.index, dtype="str")
+    flags = flags.mask(frame["refunded"].astype(bool), "refunded")
+    flags = flags.mask(partly, "partly refunded")
+    disputed = frame["disputed"].astype(bool)
+    flags = flags.mask(disputed, (flags + ", disputed").str.lstrip(", "))
+    frame["flags"] = flags
+    return frame
