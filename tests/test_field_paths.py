@@ -14,6 +14,7 @@ from lib.events import EventBus
 from lib.widgets import TransformSpec, apply_transform, parse_condition, parse_widget_text
 from lib.widgets.field_paths import column_or_missing, field_value, field_values, value_at
 from lib.widgets.interactions import WidgetInteractions
+from lib.widgets.schema import FilterBySpec, SubscriptionSpec
 
 RESPONSE: dict[str, Any] = {
     "data": [
@@ -90,15 +91,18 @@ def test_a_condition_and_a_transform_read_nested_fields_alike() -> None:
 
 
 def test_a_subscription_reads_a_list_position_in_the_event_payload() -> None:
-    definition = json.loads((PROJECT_ROOT / "widgets" / "stripe-payments.json").read_text())
-    definition["subscriptions"] = [
-        {
-            "pattern": "invoice.selected",
-            "action": "filter",
-            "filterBy": {"eventField": "lines.0.customer", "widgetField": "customer"},
-        }
-    ]
-    widget = parse_widget_text(json.dumps(definition), "by-line.json")
+    seed = json.loads((PROJECT_ROOT / "widgets" / "stripe-payments.json").read_text())
+    widget = parse_widget_text(json.dumps(seed), "payments.json")
+    # No catalogued event carries a list yet, so the subscription is set on the loaded model.
+    by_line = SubscriptionSpec.model_construct(
+        pattern="invoice.selected",
+        action="filter",
+        filter_by=FilterBySpec.model_construct(
+            event_field="lines.0.customer", widget_field="customer"
+        ),
+        required=False,
+    )
+    widget = widget.model_copy(update={"subscriptions": [by_line]})
     bus = EventBus()
     interactions = WidgetInteractions("payments", widget, bus, {})
     interactions.subscribe()
