@@ -55,6 +55,7 @@ from lib.money import format_money, format_money_series, to_major
 from lib.render.safe_markdown import badge_markdown, escape_markdown, http_url
 from lib.render.session import current_account, session_bus
 from lib.render.url_warnings import warn_ignored_link_values
+from lib.render.widgets import render_table
 from lib.store import get_engine
 from lib.sync import (
     SYNC_ORDER,
@@ -73,8 +74,8 @@ from lib.widgets.formatting import (
     format_percent_series,
     format_relative_time,
 )
-from lib.widgets.render_views import render_table
 from lib.widgets.schema import DisplaySpec
+from lib.widgets.view import rows_view
 
 SELECTED_EVENT = "stripe.payment.selected"
 EVENT_SOURCE = "charges-explorer"
@@ -162,10 +163,7 @@ def _render_charges_tab(
         st.info(CHARGES_DISPLAY.layout.empty_state)
     else:
         selected = render_table(
-            _table_frame(result.rows),
-            CHARGES_DISPLAY,
-            pd.Series(False, index=result.rows.index),
-            _KEY_TABLE,
+            rows_view(_table_frame(result.rows), CHARGES_DISPLAY, now), _KEY_TABLE
         )
         if selected is not None:
             _render_detail(engine, account, result.rows.iloc[selected])

@@ -1,4 +1,7 @@
-"""Declarative widgets: JSON definition -> validated model -> pandas transform -> display text."""
+"""Declarative widgets: JSON definition -> validated model -> pandas transform -> `WidgetView`.
+
+No Streamlit here: `lib/render/widgets/` draws a `WidgetView`.
+"""
 
 from lib.widgets.conditions import Condition, ConditionSyntaxError, parse_condition
 from lib.widgets.formatting import (
@@ -13,6 +16,7 @@ from lib.widgets.formatting import (
     format_short_date,
     format_short_date_series,
 )
+from lib.widgets.interaction_inputs import ActiveFilter, InteractionInputs
 from lib.widgets.loader import (
     LoadedWidget,
     Problem,
@@ -22,6 +26,7 @@ from lib.widgets.loader import (
     parse_widget_data,
     parse_widget_text,
 )
+from lib.widgets.problems import ViewProblem
 from lib.widgets.schema import (
     DataSourceSpec,
     DisplaySpec,
@@ -34,23 +39,33 @@ from lib.widgets.schema import (
     style_color,
 )
 from lib.widgets.transform import apply_transform
+from lib.widgets.view import Cell, RowAction, RowsView, RowView, WidgetView, build_widget_view
 
 __all__ = [
+    "ActiveFilter",
+    "Cell",
     "Condition",
     "ConditionSyntaxError",
     "DataSourceSpec",
     "DisplaySpec",
     "FieldSpec",
+    "InteractionInputs",
     "LoadedWidget",
     "Problem",
+    "RowAction",
+    "RowView",
+    "RowsView",
     "StatSpec",
     "StatValue",
     "SubscriptionSpec",
     "TransformSpec",
+    "ViewProblem",
     "WidgetDefinition",
     "WidgetDefinitionError",
+    "WidgetView",
     "apply_transform",
     "badge_colors",
+    "build_widget_view",
     "compute_stat",
     "format_datetime",
     "format_datetime_series",
