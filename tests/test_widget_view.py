@@ -66,23 +66,24 @@ def test_the_seed_widget_lists_succeeded_payments_newest_first_as_people_read_th
     assert [spec.label for spec in view.rows.fields] == [
         *("Amount", "Customer", "Description", "Status", "Date"),
     ]
-    texts = [[cell.text for cell in row.cells] for row in view.rows.rows]
+    texts = [[cell.text for cell in row.cells] for row in view.rows]
     assert texts == [
         ["$19.99", "cus_a", "Pro plan", "succeeded", "5 minutes ago"],
         ["¥1,999", "cus_b", "", "succeeded", "2 hours ago"],
         ["€1,200.00", "cus_a", "", "succeeded", "2 days ago"],
     ]
-    assert [row.cells[3].badge for row in view.rows.rows] == ["green", "green", "green"]
-    assert [row.cells[0].kind for row in view.rows.rows] == ["money"] * 3
+    assert [row.cells[3].badge for row in view.rows] == ["green", "green", "green"]
+    assert [row.cells[0].kind for row in view.rows] == ["money"] * 3
     assert view.total_rows == 3
 
 
 def test_each_row_carries_what_its_view_button_publishes() -> None:
     view = seed_view()
 
-    assert view.actions == (RowAction("View", "stripe.payment.selected", "stripe-payments-widget"),)
+    assert view.actions == (RowAction("View", "stripe.payment.selected"),)
+    assert view.event_source == "stripe-payments-widget"
     assert view.rows is not None
-    first = view.rows.rows[0]
+    first = view.rows[0]
     assert dict(first.payload) == {
         "id": "ch_new",
         "amount": 1999,
@@ -97,13 +98,13 @@ def test_each_row_carries_what_its_view_button_publishes() -> None:
 def test_the_published_row_is_selected_and_highlight_targets_are_marked() -> None:
     selected = seed_view(InteractionInputs(published="ch_mid"))
     assert selected.rows is not None
-    assert [row.highlighted for row in selected.rows.rows] == [False, True, False]
-    assert [row.selected for row in selected.rows.rows] == [False, True, False]
+    assert [row.highlighted for row in selected.rows] == [False, True, False]
+    assert [row.selected for row in selected.rows] == [False, True, False]
     assert selected.rows.selected == 1
 
     marked = seed_view(InteractionInputs(highlights=(("customer", "cus_a"),)))
     assert marked.rows is not None
-    assert [row.highlighted for row in marked.rows.rows] == [True, False, True]
+    assert [row.highlighted for row in marked.rows] == [True, False, True]
     assert marked.rows.selected is None
 
 
@@ -140,7 +141,7 @@ def test_the_customer_widget_narrows_sums_per_currency_and_lists_max_rows() -> N
     assert view.total_rows == 7
     assert view.rows is not None
     assert [spec.key for spec in view.rows.fields] == ["amount", "description", "created"]
-    assert [row.text("amount") for row in view.rows.rows] == [
+    assert [row.text("amount") for row in view.rows] == [
         *("$10.00", "$10.01", "$10.02", "$10.03", "$10.04"),
     ]
 
@@ -211,9 +212,12 @@ def test_actions_without_on_item_click_publish_the_shown_fields() -> None:
 
     view = build_widget_view(definition, ApiResponse(success=True, data=CHARGES.data), NOW)
 
-    assert view.actions == (RowAction("View", "stripe.payment.selected", None),)
+    assert (view.actions, view.event_source) == (
+        (RowAction("View", "stripe.payment.selected"),),
+        None,
+    )
     assert view.rows is not None
-    assert dict(view.rows.rows[0].payload) == {"id": "ch_old"}
+    assert dict(view.rows[0].payload) == {"id": "ch_old"}
 
 
 def test_a_table_view_carries_numbers_to_sort_by() -> None:

@@ -74,8 +74,8 @@ from lib.widgets.formatting import (
     format_percent_series,
     format_relative_time,
 )
+from lib.widgets.rows import rows_view
 from lib.widgets.schema import DisplaySpec
-from lib.widgets.view import rows_view
 
 SELECTED_EVENT = "stripe.payment.selected"
 EVENT_SOURCE = "charges-explorer"

@@ -27,6 +27,7 @@ from lib.widgets.loader import (
     parse_widget_text,
 )
 from lib.widgets.problems import ViewProblem
+from lib.widgets.rows import Cell, RowsView, RowView, rows_view
 from lib.widgets.schema import (
     DataSourceSpec,
     DisplaySpec,
@@ -39,7 +40,7 @@ from lib.widgets.schema import (
     style_color,
 )
 from lib.widgets.transform import apply_transform
-from lib.widgets.view import Cell, RowAction, RowsView, RowView, WidgetView, build_widget_view
+from lib.widgets.view import RowAction, WidgetView, build_widget_view
 
 __all__ = [
     "ActiveFilter",
@@ -80,5 +81,6 @@ __all__ = [
     "parse_widget_data",
     "parse_widget_text",
     "resolve_time_tokens",
+    "rows_view",
     "style_color",
 ]

@@ -63,14 +63,38 @@ def json_value(value: Any) -> Any:
     return value
 
 
+def json_column(values: pd.Series) -> list[Any]:
+    """`json_value` of every cell of a column, converted column-wise where the dtype allows."""
+    cells = values.tolist()
+    if values.dtype == object:
+        return [json_value(cell) for cell in cells]
+    return [
+        None if gone else cell for cell, gone in zip(cells, values.isna().tolist(), strict=True)
+    ]
+
+
 def row_payload(row: Mapping[str, Any], keys: Sequence[str]) -> dict[str, Any]:
     """The fields `keys` of a row as an event payload (plain JSON values, None when missing)."""
     return {key: json_value(row.get(key)) for key in keys}
 
 
+def payload_columns(frame: pd.DataFrame, keys: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    """`row_payload` of every row of `frame`, column by column: key -> value per row."""
+    missing = (None,) * len(frame)
+    return {key: tuple(json_column(frame[key])) if key in frame else missing for key in keys}
+
+
 def row_identity(row: Mapping[str, Any], payload: Mapping[str, Any]) -> str:
     """What tells a published row apart: its `id` when it has one, else its payload."""
     return str(json_value(row.get("id")) if "id" in row else dict(payload))
+
+
+def row_identities(frame: pd.DataFrame, payloads: Mapping[str, Sequence[Any]]) -> list[str]:
+    """`row_identity` of every row of `frame`, given its payload columns."""
+    if "id" in frame.columns:
+        return [str(value) for value in json_column(frame["id"])]
+    rows = zip(*payloads.values(), strict=True) if payloads else [()] * len(frame)
+    return [str(dict(zip(payloads, values, strict=True))) for values in rows]
 
 
 def _equals(values: pd.Series, target: Any) -> pd.Series:

@@ -29,7 +29,7 @@ class WidgetEventState:
     highlights: dict[int, Any] = field(default_factory=dict)
     refreshes: int = 0
     published: str | None = None
-    published_event: str | None = None
+    published_events: tuple[str, ...] = ()
 
 
 def lookup(payload: dict[str, Any], dotted: str) -> Any:
@@ -178,15 +178,22 @@ class WidgetInteractions:
             return False
         click = events.on_item_click
         payload = row_payload(row, click.payload)
-        return self.publish_row(click.event_name, payload, row_identity(row, payload), click.source)
+        identity = row_identity(row, payload)
+        return self.publish_row((click.event_name,), payload, identity, click.source)
 
     def publish_row(
-        self, event_name: str, payload: dict[str, Any], identity: str, source: str | None
+        self,
+        event_names: tuple[str, ...],
+        payload: dict[str, Any],
+        identity: str,
+        source: str | None,
     ) -> bool:
-        """Publish `event_name` for the row `identity` (which becomes the selected row); False
-        when this row already published this event (a table selection persists across reruns)."""
-        if (identity, event_name) == (self.state.published, self.state.published_event):
+        """Publish each of `event_names` for the row `identity`, which becomes the selected row;
+        False when that row last published the same events (a table selection persists across
+        reruns, and pressing a button twice sends once)."""
+        if (identity, event_names) == (self.state.published, self.state.published_events):
             return False
-        self.state.published, self.state.published_event = identity, event_name
-        self.bus.publish(event_name, payload, source or self.widget_id)
+        self.state.published, self.state.published_events = identity, event_names
+        for name in event_names:
+            self.bus.publish(name, payload, source or self.widget_id)
         return True

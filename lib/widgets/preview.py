@@ -52,11 +52,10 @@ def view_lines(view: WidgetView, rows: int) -> list[str]:
         lines.append(view.empty_state)
     if view.rows is None:
         return lines
-    shown = view.rows.rows[:rows]
-    table = pd.DataFrame(
-        [[cell.text for cell in row.cells] for row in shown],
-        columns=pd.Index([spec.label for spec in view.rows.fields]),
-    )
+    shown = min(rows, len(view.rows))
+    columns = view.rows.columns
+    table = pd.DataFrame({index: column.texts[:shown] for index, column in enumerate(columns)})
+    table.columns = pd.Index([column.field.label for column in columns])
     lines.append(table.to_string(index=False))
-    lines.append(f"{len(shown)} of {view.total_rows} rows")
+    lines.append(f"{shown} of {view.total_rows} rows")
     return lines

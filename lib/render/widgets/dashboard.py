@@ -23,9 +23,10 @@ from lib.widgets.interaction_inputs import ActiveFilter
 from lib.widgets.interactions import WidgetInteractions
 from lib.widgets.loader import LoadedWidget, load_widget_folder
 from lib.widgets.problems import ViewProblem, definition_problem
+from lib.widgets.rows import RowView
 from lib.widgets.schema import DataSourceSpec, WidgetDefinition
 from lib.widgets.sources import WidgetSource
-from lib.widgets.view import RowAction, RowView, build_widget_view
+from lib.widgets.view import RowAction, build_widget_view
 
 DEFAULT_CACHE_SECONDS = 60
 SERVER_EVENT_CHECK_MS = 3000
@@ -94,13 +95,8 @@ def render_widget_body(
         st.rerun()
 
     def publish(actions: tuple[RowAction, ...], row: RowView) -> None:
-        published = [
-            interactions.publish_row(
-                action.event_name, dict(row.payload), row.identity, action.source
-            )
-            for action in actions
-        ]
-        if any(published):
+        names = tuple(action.event_name for action in actions)
+        if interactions.publish_row(names, dict(row.payload), row.identity, view.event_source):
             st.rerun()
 
     render_widget_view(view, f"widget-{widget_id}", clear_filter, publish)

@@ -20,9 +20,10 @@ from lib.render.shell import CREDENTIALS_PAGE
 from lib.widgets.formatting import StatValue
 from lib.widgets.interaction_inputs import ActiveFilter
 from lib.widgets.problems import ViewProblem
+from lib.widgets.rows import Cell, RowsView, RowView
 from lib.widgets.schema import FieldSpec
 from lib.widgets.table import is_date, money_text
-from lib.widgets.view import Cell, RowAction, RowsView, RowView, WidgetView
+from lib.widgets.view import RowAction, WidgetView
 
 # Streamlit badge colour -> (background, text), close to the seed's Tailwind 100/800 pairs.
 BADGE_CSS = {
@@ -71,7 +72,7 @@ def render_widget_view(
     elif view.kind == "table":
         picked = render_table(view.rows, f"{key}-rows" if view.actions else None)
         if picked is not None:
-            on_actions(view.actions, view.rows.rows[picked])
+            on_actions(view.actions, view.rows[picked])
     else:
         render_list(view.rows, view.actions, f"{key}-rows", on_actions)
 
@@ -117,7 +118,7 @@ def render_list(
 ) -> None:
     """Rows as compact lines, each with its action buttons; a marked row gets an arrow."""
     with st.container(height=container_height(rows.height), border=False):
-        for position, row in enumerate(rows.rows):
+        for position, row in enumerate(rows):
             marker = ":material/arrow_right: " if row.highlighted else ""
             if not actions:
                 st.markdown(marker + row_markdown(row))
@@ -149,7 +150,7 @@ def render_card(
     rows: RowsView, actions: tuple[RowAction, ...], key: str, on_actions: OnActions
 ) -> None:
     """The first row as label/value pairs, with its action buttons."""
-    first = rows.rows[0]
+    first = rows[0]
     render_cells(first.cells)
     if actions:
         render_action_buttons(actions, first, f"{key}-0", on_actions)
@@ -198,12 +199,11 @@ def table_styler(rows: RowsView) -> pd.io.formats.style.Styler:
                 lambda major, code=currency: money_text(major, code),
                 subset=pd.IndexSlice[positions, [column.key]],
             )
-    for index, spec in enumerate(rows.fields):
-        if spec.type == "badge":
-            colors = [row.cells[index].badge or "gray" for row in rows.rows]
-            css = [f"background-color: {BADGE_CSS[c][0]}; color: {BADGE_CSS[c][1]}" for c in colors]
-            styler = styler.apply(lambda _col, css=css: css, subset=[spec.key])
-    marks = [row.highlighted for row in rows.rows]
+    for column in rows.columns:
+        if badges := column.badges:
+            css = [f"background-color: {BADGE_CSS[c][0]}; color: {BADGE_CSS[c][1]}" for c in badges]
+            styler = styler.apply(lambda _col, css=css: css, subset=[column.field.key])
+    marks = rows.highlighted
     if any(marks):
         styler = styler.apply(
             lambda row: [HIGHLIGHT_CSS if marks[row.name] else ""] * len(row), axis=1
