@@ -141,7 +141,7 @@ def test_the_customer_widget_narrows_sums_per_currency_and_lists_max_rows() -> N
     assert view.total_rows == 7
     assert view.rows is not None
     assert [spec.key for spec in view.rows.fields] == ["amount", "description", "created"]
-    assert [row.text("amount") for row in view.rows] == [
+    assert [row.cells[0].text for row in view.rows] == [
         *("$10.00", "$10.01", "$10.02", "$10.03", "$10.04"),
     ]
 

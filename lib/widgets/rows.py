@@ -75,10 +75,6 @@ class RowView:
     payload: Mapping[str, Any]
     identity: str
 
-    def text(self, key: str) -> str:
-        """The display text of field `key` ("" when the row has no such field)."""
-        return next((cell.text for cell in self.cells if cell.key == key), "")
-
 
 @dataclass(frozen=True)
 class RowsView:
