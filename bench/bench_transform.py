@@ -2,8 +2,9 @@
 
 Runs the seed definition's transform WITH its `status == succeeded` filter (about 85% of the
 synthetic charges pass), its `created desc` sort, then `format_rows` for the seed's five
-display fields (money in each row's currency, relative time, badge text...). Prints the best
-of three runs per size.
+display fields (money in each row's currency, relative time, badge text...), and the whole
+`build_widget_view` (transform, formatting, badge colours, highlight and each row's action
+payload). Prints the best of three runs per size.
 
     python bench/bench_transform.py
 """
@@ -20,7 +21,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lib.widgets import apply_transform, format_rows, load_widget_file
+from lib.providers.types import ApiResponse
+from lib.widgets import apply_transform, build_widget_view, format_rows, load_widget_file
 
 CURRENCIES = ("usd", "usd", "usd", "eur", "gbp", "jpy", "kwd", "isk")
 STATUSES = ("succeeded",) * 17 + ("failed", "failed", "pending")
@@ -95,10 +97,13 @@ def main() -> None:
             3, partial(apply_transform, response, definition.transform, NOW)
         )
         format_seconds = best_of(3, partial(format_rows, frame, definition.display, NOW))
+        answer = ApiResponse(success=True, data=response)
+        view_seconds = best_of(3, partial(build_widget_view, definition, answer, NOW))
         total = transform_seconds + format_seconds
         print(
             f"{size:>7,} charges -> {len(frame):>6,} rows: transform {transform_seconds:.3f}s, "
-            f"format {format_seconds:.3f}s, total {total:.3f}s = {size / total:,.0f} charges/s"
+            f"format {format_seconds:.3f}s, total {total:.3f}s = {size / total:,.0f} charges/s; "
+            f"whole view {view_seconds:.3f}s"
         )
 
 

@@ -56,7 +56,8 @@ def demo_account() -> StripeAccount:
     )
 
 
-def _fingerprint(secret: str) -> str:
+def secret_fingerprint(secret: str) -> str:
+    """16 hex digits that tell secrets apart without revealing them (for cache keys)."""
     return hashlib.sha256(secret.encode()).hexdigest()[:16]
 
 
@@ -66,7 +67,7 @@ def settings_account(settings: Settings) -> StripeAccount | None:
         return None
     key = settings.stripe_secret_key.get_secret_value()
     return StripeAccount(
-        key=f"settings:{_fingerprint(settings.stripe_api_base + key)}",
+        key=f"settings:{secret_fingerprint(settings.stripe_api_base + key)}",
         source="settings",
         label="Stripe account from STRIPE_SECRET_KEY",
         mode=stripe_key_mode(key),
@@ -101,7 +102,7 @@ def resolve_stripe_account(
             name = info.account_name or info.account_id or "Stripe account"
             token = stored.credentials.token()
             return StripeAccount(
-                key=_connection_key(user_id, _fingerprint(settings.stripe_api_base + token)),
+                key=_connection_key(user_id, secret_fingerprint(settings.stripe_api_base + token)),
                 source="connection",
                 label=f"{name} ({info.mode or 'unknown'} mode)",
                 mode=info.mode,

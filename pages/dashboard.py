@@ -4,7 +4,7 @@ import streamlit as st
 
 from lib.config import get_settings
 from lib.render.session import widget_context
-from lib.widgets.render import render_dashboard
+from lib.render.widgets import render_dashboard
 
 st.title("Dashboard")
 render_dashboard(get_settings().widgets_dir, widget_context())

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from lib.accounts import StripeAccount, resolve_stripe_account, stripe_adapter_for
+from lib.accounts import StripeAccount, resolve_stripe_account
 from lib.config import Settings, get_settings
 from lib.connections import record_api_failure
 from lib.events import EventBus
-from lib.providers.types import ApiError
+from lib.providers.types import ApiError, ProviderName
+from lib.render.widgets import WidgetContext
 from lib.store import (
     CredentialsStore,
     EncryptionKeyError,
@@ -21,7 +22,8 @@ from lib.store import (
     load_secret_box,
 )
 from lib.webhooks.events_store import latest_server_event_id
-from lib.widgets.render import WidgetContext
+from lib.widgets.problems import ViewProblem
+from lib.widgets.sources import WidgetSource, widget_source
 
 LOCAL_USER = "local"
 _BUS_KEY = "_event_bus"
@@ -85,14 +87,16 @@ def credentials_store() -> CredentialsStore | None:
     return credentials_access().store
 
 
-def current_account(settings: Settings | None = None) -> StripeAccount:
+def current_account(
+    settings: Settings | None = None, access: CredentialsAccess | None = None
+) -> StripeAccount:
     """The Stripe account this session reads (stored connection, configured key, or demo).
 
     When the encryption key is unusable, an account that cannot be read, saying why: never
     the configured key's account or the demo in place of a stored connection.
     """
     settings = settings or get_settings()
-    access = credentials_access()
+    access = access or credentials_access()
     return resolve_stripe_account(
         settings, current_user_id(), access.store, key_problem=access.key_problem
     )
@@ -120,20 +124,23 @@ def server_event_marker(patterns: list[str]) -> str:
 
 
 def widget_context() -> WidgetContext:
-    """Everything the dashboard's widgets share in this run: account, adapter, bus, timezone."""
-    account = current_account()
+    """Everything the dashboard's widgets share in this run: each provider's connection, the
+    bus, the timezone, and where a rejected stored connection is marked for reconnection."""
+    access = credentials_access()
+    account, store = current_account(access=access), access.store
     user_id = current_user_id()
 
-    def mark_reconnect(error: ApiError) -> None:
-        store = credentials_store()
-        if account.source == "connection" and store is not None:
-            record_api_failure(store, user_id, "stripe", error)
+    def source_for(provider: ProviderName) -> WidgetSource | ViewProblem:
+        return widget_source(provider, account, store, user_id)
+
+    def mark_reconnect(source: WidgetSource, error: ApiError) -> None:
+        if store is not None:
+            record_api_failure(store, user_id, source.provider, error)
 
     return WidgetContext(
-        refresh_marker=server_event_marker,
-        account=account,
-        adapter=stripe_adapter_for(account),
         bus=session_bus(),
+        source_for=source_for,
         timezone=st.context.timezone or "UTC",
-        on_unauthorized=mark_reconnect,
+        on_rejected=mark_reconnect,
+        refresh_marker=server_event_marker,
     )

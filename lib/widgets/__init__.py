@@ -1,4 +1,7 @@
-"""Declarative widgets: JSON definition -> validated model -> pandas transform -> display text."""
+"""Declarative widgets: JSON definition -> validated model -> pandas transform -> `WidgetView`.
+
+No Streamlit here: `lib/render/widgets/` draws a `WidgetView`.
+"""
 
 from lib.widgets.colors import style_color
 from lib.widgets.conditions import Condition, ConditionSyntaxError, parse_condition
@@ -14,6 +17,7 @@ from lib.widgets.formatting import (
     format_short_date,
     format_short_date_series,
 )
+from lib.widgets.interaction_inputs import ActiveFilter, InteractionInputs
 from lib.widgets.loader import (
     LoadedWidget,
     Problem,
@@ -23,6 +27,8 @@ from lib.widgets.loader import (
     parse_widget_data,
     parse_widget_text,
 )
+from lib.widgets.problems import ViewProblem
+from lib.widgets.rows import Cell, RowsView, RowView, rows_view
 from lib.widgets.schema import (
     DataSourceSpec,
     DisplaySpec,
@@ -34,23 +40,33 @@ from lib.widgets.schema import (
 )
 from lib.widgets.time_tokens import resolve_time_tokens
 from lib.widgets.transform import apply_transform
+from lib.widgets.view import RowAction, WidgetView, build_widget_view
 
 __all__ = [
+    "ActiveFilter",
+    "Cell",
     "Condition",
     "ConditionSyntaxError",
     "DataSourceSpec",
     "DisplaySpec",
     "FieldSpec",
+    "InteractionInputs",
     "LoadedWidget",
     "Problem",
+    "RowAction",
+    "RowView",
+    "RowsView",
     "StatSpec",
     "StatValue",
     "SubscriptionSpec",
     "TransformSpec",
+    "ViewProblem",
     "WidgetDefinition",
     "WidgetDefinitionError",
+    "WidgetView",
     "apply_transform",
     "badge_colors",
+    "build_widget_view",
     "compute_stat",
     "format_datetime",
     "format_datetime_series",
@@ -65,5 +81,6 @@ __all__ = [
     "parse_widget_data",
     "parse_widget_text",
     "resolve_time_tokens",
+    "rows_view",
     "style_color",
 ]

@@ -10,11 +10,17 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from lib.events import Event, EventBus, pattern_matches
 from lib.widgets.field_paths import value_at
+from lib.widgets.interaction_inputs import (
+    ActiveFilter,
+    InteractionInputs,
+    json_value,
+    row_identity,
+    row_payload,
+)
 from lib.widgets.schema import SubscriptionSpec, WidgetDefinition
 
 
@@ -24,22 +30,7 @@ class WidgetEventState:
     highlights: dict[int, Any] = field(default_factory=dict)
     refreshes: int = 0
     published: str | None = None
-
-
-@dataclass(frozen=True)
-class ActiveFilter:
-    index: int
-    field: str
-    value: Any
-
-
-def json_value(value: Any) -> Any:
-    """A cell as plain JSON: numpy numbers become Python numbers, missing values None."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or (not isinstance(value, list | dict | str) and pd.isna(value)):
-        return None
-    return value
+    published_events: tuple[str, ...] = ()
 
 
 # Which stored server events change what a data source returns (mesh names, lib/webhooks/mapping).
@@ -142,25 +133,27 @@ class WidgetInteractions:
     def refresh_count(self) -> int:
         return self.state.refreshes
 
-    def narrow(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Only the rows whose field equals each active filter's value."""
-        for active in self.active_filters():
-            if active.field not in frame.columns:
-                return frame.iloc[0:0]
-            frame = frame[_equals(frame[active.field], active.value)]
-        return frame
-
-    def highlighted(self, frame: pd.DataFrame) -> pd.Series:
-        """Rows to mark: the row this widget last published, and `highlight` matches."""
-        marks = pd.Series(False, index=frame.index)
-        if self.state.published is not None and "id" in frame.columns:
-            marks |= _equals(frame["id"], self.state.published)
+    def inputs(self) -> InteractionInputs:
+        """Filters, highlights and the selected row as plain values, for building a view."""
+        highlights: list[tuple[str, Any]] = []
         for index, value in self.state.highlights.items():
             spec = self.definition.subscriptions[index]
             assert spec.filter_by is not None
-            if spec.filter_by.widget_field in frame.columns:
-                marks |= _equals(frame[spec.filter_by.widget_field], value)
-        return marks
+            highlights.append((spec.filter_by.widget_field, value))
+        return InteractionInputs(
+            filters=tuple(self.active_filters()),
+            waiting=self.waiting_for_selection(),
+            highlights=tuple(highlights),
+            published=self.state.published,
+        )
+
+    def narrow(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Only the rows whose field equals each active filter's value."""
+        return self.inputs().narrow(frame)
+
+    def highlighted(self, frame: pd.DataFrame) -> pd.Series:
+        """Rows to mark: the row this widget last published, and `highlight` matches."""
+        return self.inputs().highlighted(frame)
 
     def event_payloads(self) -> list[dict[str, Any]]:
         """Event-driven widgets: payloads of matching logged events, newest first."""
@@ -178,16 +171,23 @@ class WidgetInteractions:
         if events is None or events.on_item_click is None:
             return False
         click = events.on_item_click
-        payload = {key: json_value(row.get(key)) for key in click.payload}
-        identity = str(json_value(row.get("id")) if "id" in row.index else payload)
-        if identity == self.state.published:
+        payload = row_payload(row, click.payload)
+        identity = row_identity(row, payload)
+        return self.publish_row((click.event_name,), payload, identity, click.source)
+
+    def publish_row(
+        self,
+        event_names: tuple[str, ...],
+        payload: dict[str, Any],
+        identity: str,
+        source: str | None,
+    ) -> bool:
+        """Publish each of `event_names` for the row `identity`, which becomes the selected row;
+        False when that row last published the same events (a table selection persists across
+        reruns, and pressing a button twice sends once)."""
+        if (identity, event_names) == (self.state.published, self.state.published_events):
             return False
-        self.state.published = identity
-        self.bus.publish(click.event_name, payload, click.source or self.widget_id)
+        self.state.published, self.state.published_events = identity, event_names
+        for name in event_names:
+            self.bus.publish(name, payload, source or self.widget_id)
         return True
-
-
-def _equals(values: pd.Series, target: Any) -> pd.Series:
-    if target is None:
-        return values.isna()
-    return values.astype("string").fillna("\x00") == str(target)

@@ -1,4 +1,4 @@
-"""A widget's rows as plain text, the way the dashboard would show them (for the CLI)."""
+"""A widget's view as plain text, the way the dashboard would show it (for the CLI)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from lib.accounts import StripeAccount, demo_account, settings_account, stripe_adapter_for
+from lib.accounts import StripeAccount, demo_account, settings_account
 from lib.config import Settings
-from lib.widgets.fetch import fetch_source
-from lib.widgets.formatting import compute_stat, format_rows, stat_left_out_note
 from lib.widgets.schema import WidgetDefinition
-from lib.widgets.transform import apply_transform
+from lib.widgets.sources import stripe_source
+from lib.widgets.view import WidgetView, build_widget_view
 
 
 class PreviewError(Exception):
@@ -26,33 +25,37 @@ def preview_account(settings: Settings) -> StripeAccount:
 def preview_text(
     definition: WidgetDefinition, account: StripeAccount, rows: int, now: datetime | None = None
 ) -> str:
-    """Title, stat figures and the first `rows` rows as a text table with the field labels."""
+    """Title, summary, stat figures and the first `rows` rows as a text table with the field
+    labels; raises PreviewError with the widget's problem when it has one."""
     now = now or datetime.now(UTC)
     if definition.provider != "stripe":
         raise PreviewError(f"preview reads Stripe only; this widget reads {definition.provider}")
-    response = fetch_source(
-        definition.data_source, stripe_adapter_for(account), account.credentials, now
-    )
-    if not response.success or response.error is not None:
-        message = response.error.message if response.error else "no data"
-        raise PreviewError(message)
-    frame = apply_transform(response.data, definition.transform, now)
-    lines = [f"{definition.name} ({account.label})"]
-    display = definition.display
+    connection = stripe_source(account)
+    response = connection.fetch(definition.data_source, now)
+    answer = response if response.success else connection.problem(response)
+    view = build_widget_view(definition, answer, now)
+    if view.problem is not None:
+        raise PreviewError(view.problem.plain())
+    return "\n".join([f"{definition.name} ({account.label})", *view_lines(view, rows)])
+
+
+def view_lines(view: WidgetView, rows: int) -> list[str]:
+    """The lines of a view below its title: summary, figures, then up to `rows` rows."""
+    lines = [f"{cell.label}: {cell.text}" for cell in view.summary]
     lines += [
         f"{figure.label}{f' {figure.group.upper()}' if figure.group else ''}: {figure.text}"
-        for figure in compute_stat(frame, display)
+        for figure in view.stats
     ]
-    note = stat_left_out_note(frame, display)
-    if note:
-        lines.append(note)
-    if display.view == "stat":
-        return "\n".join(lines)
-    if frame.empty:
-        lines.append(display.layout.empty_state)
-        return "\n".join(lines)
-    text = format_rows(frame.head(rows), display, now)
-    text.columns = pd.Index([spec.label for spec in display.fields])
-    lines.append(text.to_string(index=False))
-    lines.append(f"{min(rows, len(frame))} of {len(frame)} rows")
-    return "\n".join(lines)
+    if view.stat_note:
+        lines.append(view.stat_note)
+    if view.empty_state is not None:
+        lines.append(view.empty_state)
+    if view.rows is None:
+        return lines
+    shown = min(rows, len(view.rows))
+    columns = view.rows.columns
+    table = pd.DataFrame({index: column.texts[:shown] for index, column in enumerate(columns)})
+    table.columns = pd.Index([column.field.label for column in columns])
+    lines.append(table.to_string(index=False))
+    lines.append(f"{shown} of {view.total_rows} rows")
+    return lines

@@ -162,7 +162,10 @@ class FieldSpec(WidgetSpecModel):
 
 
 class ActionSpec(WidgetSpecModel):
-    """One `display.actions` entry: the event a click on a row publishes."""
+    """One `display.actions` entry: a "View" button on each row (in a table, selecting the row)
+    that publishes `{provider}.{event}` (the seed's `payment.selected` publishes
+    `stripe.payment.selected`) with the row fields `events.onItemClick.payload` lists, or
+    without onItemClick the fields shown; the source is onItemClick's, else the widget id."""
 
     trigger: Annotated[Literal["click"], one_of("trigger", ("click",))]
     event: EventName

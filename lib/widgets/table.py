@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from lib.money import api_exponent, currency_codes, minor_unit_amounts
+from lib.money import api_exponent, currency_codes, format_money, minor_unit_amounts
 from lib.widgets.field_paths import column_or_missing
 from lib.widgets.formatting import to_utc_timestamps
 from lib.widgets.intervals import format_interval_series
@@ -20,6 +20,22 @@ class MoneyColumn:
     key: str
     currencies: pd.Series
     """Lower-case ISO code per row ("" when missing or malformed); each is formatted on its own."""
+
+
+@dataclass(frozen=True)
+class TableValues:
+    """What a table sorts by (one column per field key) and which columns hold money."""
+
+    values: pd.DataFrame
+    money: tuple[MoneyColumn, ...]
+
+
+def money_text(major: float, currency: str) -> str:
+    """A table's money value (major units of `currency`) as the cell shows it; "" if missing."""
+    if pd.isna(major):
+        return ""
+    scale = 10 ** api_exponent(currency) if currency else 1
+    return format_money(round(major * scale), currency)
 
 
 def is_money(spec: FieldSpec) -> bool:

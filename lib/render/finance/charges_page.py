@@ -26,8 +26,9 @@ from lib.render.finance.charge_filters import filter_controls
 from lib.render.finance.charts import render_charge_charts
 from lib.render.finance.exports import render_charge_exports
 from lib.render.finance.sync_panel import open_mirror_page
+from lib.render.widgets import render_table
 from lib.widgets.formatting import format_percent_series
-from lib.widgets.render_views import render_table
+from lib.widgets.rows import rows_view
 from lib.widgets.schema import DisplaySpec
 
 CHARGES_DISPLAY = DisplaySpec.model_validate(
@@ -84,10 +85,7 @@ def _render_charges_tab(
         st.info(CHARGES_DISPLAY.layout.empty_state)
     else:
         selected = render_table(
-            _table_frame(result.rows),
-            CHARGES_DISPLAY,
-            pd.Series(False, index=result.rows.index),
-            _KEY_TABLE,
+            rows_view(_table_frame(result.rows), CHARGES_DISPLAY, now), _KEY_TABLE
         )
         if selected is not None:
             render_charge_detail(engine, account, result.rows.iloc[selected])

@@ -1,0 +1,166 @@
+"""The dashboard: every widget definition in its own card and fragment, its data fetched through
+its own provider's connection (cached per connection, request and refresh interval), its view
+built by `build_widget_view` and drawn by `render_widget_view`, its clicks sent to the bus."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from lib.events import EventBus
+from lib.providers.types import ApiError, ApiResponse, ErrorCode, ProviderName
+from lib.render.safe_markdown import code_markdown, escape_markdown
+from lib.render.widgets.views import render_problem, render_widget_view
+from lib.widgets.interaction_inputs import ActiveFilter
+from lib.widgets.interactions import WidgetInteractions
+from lib.widgets.loader import LoadedWidget, load_widget_folder
+from lib.widgets.problems import ViewProblem, definition_problem
+from lib.widgets.rows import RowView
+from lib.widgets.schema import DataSourceSpec, WidgetDefinition
+from lib.widgets.sources import WidgetSource
+from lib.widgets.view import RowAction, build_widget_view
+
+DEFAULT_CACHE_SECONDS = 60
+SERVER_EVENT_CHECK_MS = 3000
+
+
+@dataclass(frozen=True)
+class WidgetContext:
+    """What every widget of one page run shares."""
+
+    bus: EventBus
+    source_for: Callable[[ProviderName], WidgetSource | ViewProblem]
+    """The connection a widget reading that provider goes through, or why there is none."""
+    on_rejected: Callable[[WidgetSource, ApiError], None]
+    """Called when a provider rejects a stored connection's credentials."""
+    timezone: str = "UTC"
+    refresh_marker: Callable[[list[str]], str] | None = None
+    """A token that changes when a server event matching one of the patterns arrives."""
+
+
+def render_dashboard(widgets_dir: Path, context: WidgetContext, columns: int = 2) -> None:
+    """Every `*.json` in `widgets_dir` in a grid; a broken file shows its error card only."""
+    loaded = load_widget_folder(widgets_dir)
+    if not loaded:
+        st.info(f"No widget definitions found in {code_markdown(widgets_dir)}.")
+        return
+    loaded.sort(key=lambda item: item.definition.position if item.definition else 0)
+    grid = st.columns(columns)
+    for index, item in enumerate(loaded):
+        with grid[index % columns]:
+            render_widget(item, context)
+
+
+def render_widget(item: LoadedWidget, context: WidgetContext) -> None:
+    """One widget card: its own fragment, rerun on its refresh interval without the page."""
+    with st.container(border=True, key=f"widget-card-{item.widget_id}"):
+        if item.definition is None:
+            st.markdown(f"**{escape_markdown(item.file.name)}**")
+            render_problem(definition_problem(str(item.error or "").splitlines()))
+            return
+        definition = item.definition
+        interval = definition.data_source.refresh_interval
+        # Rerun often enough to notice a stored server event; data stays cached per interval.
+        run_every = (
+            timedelta(milliseconds=min(interval, SERVER_EVENT_CHECK_MS)) if interval else None
+        )
+
+        @st.fragment(run_every=run_every)
+        def widget_fragment() -> None:
+            render_widget_body(item.widget_id, definition, context)
+
+        widget_fragment()
+
+
+def render_widget_body(
+    widget_id: str, definition: WidgetDefinition, context: WidgetContext
+) -> None:
+    """Build the widget's view from its data and the session's interactions, and draw it."""
+    interactions = WidgetInteractions(widget_id, definition, context.bus, st.session_state)
+    interactions.subscribe()
+    inputs = interactions.inputs()
+    answer = None if inputs.waiting else widget_answer(definition, context, interactions)
+    view = build_widget_view(definition, answer, datetime.now(UTC), inputs, context.timezone)
+
+    def clear_filter(active: ActiveFilter) -> None:
+        interactions.clear_filter(active.index)
+        st.rerun()
+
+    def publish(actions: tuple[RowAction, ...], row: RowView) -> None:
+        names = tuple(action.event_name for action in actions)
+        if interactions.publish_row(names, dict(row.payload), row.identity, view.event_source):
+            st.rerun()
+
+    render_widget_view(view, f"widget-{widget_id}", clear_filter, publish)
+
+
+def widget_answer(
+    definition: WidgetDefinition, context: WidgetContext, interactions: WidgetInteractions
+) -> ApiResponse[Any] | ViewProblem:
+    """The widget's data: the session's events for event-driven widgets, the inline data of a
+    static one, else the API through the widget's own provider (cached)."""
+    source = definition.data_source
+    if source.type == "event-driven":
+        return ApiResponse(success=True, data={"data": interactions.event_payloads()})
+    if source.type == "static":
+        return ApiResponse(success=True, data=source.data)
+    connection = context.source_for(definition.provider)
+    if isinstance(connection, ViewProblem):
+        return connection
+    seconds = (source.refresh_interval or DEFAULT_CACHE_SECONDS * 1000) / 1000
+    bucket = math.floor(time.time() / seconds)
+    extra = interactions.query_params()
+    marker = ""
+    if context.refresh_marker is not None:
+        marker = context.refresh_marker(interactions.server_refresh_patterns())
+    request_key = json.dumps(
+        {
+            "source": source.model_dump(mode="json", by_alias=True),
+            "extra": extra,
+            "refresh": [interactions.refresh_count(), marker],
+        },
+        sort_keys=True,
+        default=str,
+    )
+    response = cached_fetch(
+        connection.cache_key,
+        request_key,
+        bucket,
+        _connection=connection,
+        _source=source,
+        _now=datetime.fromtimestamp(bucket * seconds, UTC),
+        _extra=extra,
+    )
+    if response.success:
+        return response
+    error = response.error
+    if connection.stored and error is not None and error.code == ErrorCode.UNAUTHORIZED:
+        context.on_rejected(connection, error)
+    return connection.problem(response)
+
+
+@st.cache_data(ttl=3600, max_entries=512, show_spinner=False)
+def cached_fetch(
+    cache_key: str,
+    request_key: str,
+    bucket: int,
+    *,
+    _connection: WidgetSource,
+    _source: DataSourceSpec,
+    _now: datetime,
+    _extra: dict[str, Any],
+) -> ApiResponse[Any]:
+    """One API response per connection, request and refresh interval, shared by every session.
+
+    The arguments starting with `_` are not hashed: the key is the connection's non-secret key,
+    the request and the time bucket, so credentials never enter the cache key.
+    """
+    return _connection.fetch(_source, _now, _extra)
