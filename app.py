@@ -5,9 +5,13 @@
 
 import streamlit as st
 
+from lib.config import PROJECT_ROOT
 from lib.http_routes import build_routes
 from lib.providers.masking import install_log_redaction
 from lib.webhooks import webhook_lifespan
+
+# Bundled: a Material icon as page icon is an SVG the browser fetches from fonts.gstatic.com.
+FAVICON = PROJECT_ROOT / "assets" / "favicon.png"
 
 install_log_redaction()
 app = st.App("app.py", routes=build_routes(), lifespan=webhook_lifespan())
@@ -16,9 +20,7 @@ if __name__ == "__main__":
     from lib.render.session import current_account
     from lib.render.shell import render_account_banner
 
-    st.set_page_config(
-        page_title="Payments dashboard", page_icon=":material/payments:", layout="wide"
-    )
+    st.set_page_config(page_title="Payments dashboard", page_icon=FAVICON, layout="wide")
     navigation = st.navigation(
         [
             st.Page(

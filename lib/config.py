@@ -62,7 +62,8 @@ class Settings(BaseSettings):
     stripe_client_id: str | None = None
     stripe_connect_base: str = "https://connect.stripe.com"
     stripe_webhook_secret: SecretStr | None = None
-    app_url: str = "http://localhost:8501"
+    app_url: str | None = None
+    """The app's public URL; unset, pages use the address in the browser (lib.app_address)."""
     app_data_dir: Path = PROJECT_ROOT / ".data"
     widgets_dir: Path = PROJECT_ROOT / "widgets"
     database_url: SecretStr | None = None
@@ -78,6 +79,7 @@ class Settings(BaseSettings):
         "stripe_webhook_secret",
         "app_encryption_key",
         "database_url",
+        "app_url",
         mode="before",
     )
     @classmethod

@@ -3,6 +3,7 @@ provider accepts, test, flag for reconnection, and disconnect. No Streamlit here
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -55,6 +56,17 @@ FieldName = Literal["pat", "account_id", "email", "site"]
 # Errors meaning the stored credentials will not work again until the user reconnects.
 RECONNECT_CODES = frozenset({ErrorCode.UNAUTHORIZED, ErrorCode.INVALID_CREDENTIALS})
 SYNC_STOP_SECONDS = 10.0
+# A Stripe secret or restricted key is its prefix and then 24 to 247 letters and digits (keys
+# are at most 255 characters): anything shorter is a partly copied key.
+STRIPE_KEY_FORMAT = re.compile(r"(?:sk|rk)_(?:test|live)_[A-Za-z0-9]{24,247}")
+# A newly pasted key that the provider rejects: there is nothing to reconnect, only a key to
+# check.
+_NEW_KEY_REJECTED = MappingProxyType(
+    {
+        "stripe": "Stripe rejected the API key. Check the key: copy it again from the Stripe "
+        "Dashboard (Developers → API keys); a rolled or revoked key no longer works."
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -153,19 +165,23 @@ def connect_with_key(
     """Check the format, ask the provider who the credentials belong to, and save them
     (encrypted, replacing any earlier connection) only when the provider accepts them.
 
-    Malformed credentials (a Stripe `pk_` key, a missing field) are refused without a request.
+    Malformed credentials (a Stripe `pk_` key, a partly copied key, a missing field) are
+    refused without a request. A key the provider rejects is never saved; the message asks to
+    check the key (there is no earlier connection to "reconnect").
     """
     label = provider_label(provider)
     missing = [field.label for field in key_fields(provider) if not _value(credentials, field)]
     if missing:
         named = ", ".join(f"“{name}”" for name in missing)
         return ConnectionOutcome(False, f"Fill in {named} to connect {label}.")
-    problem = adapter.validate_credentials(credentials)
+    problem = adapter.validate_credentials(credentials) or _pasted_key_problem(
+        provider, credentials.token()
+    )
     if problem:
         return ConnectionOutcome(False, f"Not saved. {problem}")
     result = adapter.test_connection(credentials)
     if not result.success:
-        return ConnectionOutcome(False, f"Not saved. {_failure_words(result.error, label)}")
+        return ConnectionOutcome(False, f"Not saved. {_new_key_failure(result.error, provider)}")
     info = _connection_info(credentials, result)
     stored = store.save(user_id, provider, credentials, info)
     return ConnectionOutcome(True, f"Connected {label}: {describe(info)}.", stored)
@@ -355,6 +371,25 @@ def _value(credentials: ProviderCredentials, field: CredentialField) -> str:
     if field.name == _TOKEN:
         return credentials.token()
     return getattr(credentials, field.name) or ""
+
+
+def _pasted_key_problem(provider: ProviderName, token: str) -> str | None:
+    if provider != "stripe" or STRIPE_KEY_FORMAT.fullmatch(token):
+        return None
+    prefix = token[:8]  # the adapter has checked that it is sk_test_, rk_live_ or the like
+    return (
+        f"That is not a complete Stripe key: a key is “{prefix}” followed by 24 to 247 letters "
+        "and digits. Copy the whole key from the Stripe Dashboard (Developers → API keys)."
+    )
+
+
+def _new_key_failure(error: ApiError | None, provider: ProviderName) -> str:
+    label = provider_label(provider)
+    if error is None or error.code not in RECONNECT_CODES:
+        return _failure_words(error, label)
+    return _NEW_KEY_REJECTED.get(
+        provider, f"{label} rejected these credentials. Check them in {label} and try again."
+    )
 
 
 def _failure_words(error: ApiError | None, label: str) -> str:

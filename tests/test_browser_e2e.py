@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Locator, Page, sync_playwright
 
 from lib.config import PROJECT_ROOT
 from lib.providers import ProviderCredentials
@@ -46,6 +46,9 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 WAIT_MS = 30_000
+# Streamlit's data grid: rows (and the header) are 35 px tall, the selection box column is first.
+ROW_HEIGHT = 35
+ROW_MARKER_X = 16
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +117,25 @@ def saved_on_failure(page: Page, name: str) -> Iterator[None]:
         raise
 
 
+def timeline_row(page: Page, text: str) -> Locator:
+    """The Event Debugger's table row showing `text`, in the grid's accessible table (drawn
+    off-screen, so wait for it to be attached, not visible)."""
+    grid = page.get_by_test_id("stDataFrame").first
+    return grid.locator("tr", has_text=text).first
+
+
+def tick_row(page: Page, row: Locator) -> None:
+    """Tick the selection box of `row`: the grid draws on a canvas, so click where it is."""
+    row.wait_for(state="attached")
+    position = int(row.get_attribute("aria-rowindex") or "0") - 1  # the header is row 1
+    assert position >= 1, "not a data row"
+    grid = page.get_by_test_id("stDataFrame").first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + ROW_MARKER_X, box["y"] + ROW_HEIGHT * position + ROW_HEIGHT / 2)
+
+
 def store_webhook_event(database_url: str, event: dict[str, Any]) -> None:
     """Store `event` in the served app's database, as its webhook endpoint would."""
     engine = create_db_engine(database_url)
@@ -150,10 +172,13 @@ def test_a_selected_payment_reaches_the_customer_widget_and_the_event_debugger(
 
         page.get_by_test_id("stSidebarNav").get_by_role("link", name="Event Debugger").click()
 
-        event = page.get_by_test_id("stExpander").filter(has_text="stripe.payment.selected")
-        event.get_by_text("reached 2 subscribers").wait_for()
-        event.get_by_text("stripe.payment.selected").click()
-        event.get_by_text(payment["id"]).wait_for()
+        event = timeline_row(page, "stripe.payment.selected")
+        event.locator("td", has_text="reached 2 subscribers").wait_for(state="attached")
+        tick_row(page, event)
+        details = page.get_by_role("dialog")
+        details.get_by_text(payment["id"]).wait_for()
+        page.keyboard.press("Escape")
+        details.wait_for(state="detached")
 
         # A server event arriving now shows up without anyone touching the page.
         store_webhook_event(
@@ -165,8 +190,8 @@ def test_a_selected_payment_reaches_the_customer_widget_and_the_event_debugger(
                 "data": {"object": {"id": "ch_browser_live", "amount": 1500, "currency": "eur"}},
             },
         )
-        arrived = page.get_by_test_id("stExpander").filter(has_text="stripe.payment.received")
-        arrived.get_by_text("server · webhook").wait_for()
+        arrived = timeline_row(page, "stripe.payment.received")
+        arrived.locator("td", has_text="server · webhook").wait_for(state="attached")
 
 
 ACCOUNT_NAME = hostile("account")
@@ -285,7 +310,7 @@ def test_no_page_links_to_or_loads_from_a_host_named_in_the_data(
         assert evil_elements(page) == []
 
         page.goto(hostile_app + "/events")
-        event = page.get_by_test_id("stExpander").filter(has_text="stripe.payment.failed")
-        event.get_by_text("stripe.payment.failed").click()
-        event.get_by_text("processing error [Your session expired", exact=False).wait_for()
+        tick_row(page, timeline_row(page, "stripe.payment.failed"))
+        details = page.get_by_role("dialog")
+        details.get_by_text("processing error [Your session expired", exact=False).wait_for()
         assert evil_elements(page) == []

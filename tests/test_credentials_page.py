@@ -88,7 +88,26 @@ def test_pasting_a_rejected_key_says_so_and_saves_nothing(
     at.button(key="save_stripe").click().run()
 
     assert not at.exception
-    assert any("Not saved. Stripe rejected the API key" in text for text in texts(at.error))
+    [rejected] = texts(at.error)
+    assert rejected.startswith("Not saved. Stripe rejected the API key. Check the key")
+    assert "reconnect" not in rejected.lower(), "a first connection has nothing to reconnect"
+    assert store.get("local", "stripe") is None
+
+
+@pytest.mark.parametrize("partial", ["sk_test_abc", "rk_live_51HqLyjWDarjtT1zdp7dc", "sk_test_a-b"])
+def test_a_partial_key_is_refused_without_asking_stripe(
+    stripe_fake: LoopbackServer, store: CredentialsStore, partial: str
+) -> None:
+    at = open_page()
+
+    at.text_input(key="key_stripe_pat").input(partial)
+    at.button(key="save_stripe").click().run()
+
+    assert not at.exception
+    [refused] = texts(at.error)
+    assert refused.startswith("Not saved. That is not a complete Stripe key")
+    assert partial[:8] in refused and partial not in refused
+    assert stripe_fake.requests == []
     assert store.get("local", "stripe") is None
 
 
@@ -235,15 +254,97 @@ def test_cancel_keeps_the_connection(stripe_fake: LoopbackServer, store: Credent
     assert store.get("local", "stripe") is not None
 
 
-def test_the_page_says_where_the_generated_encryption_key_is(
+def test_the_page_says_where_the_generated_encryption_key_is_under_advanced_only(
     stripe_fake: LoopbackServer, isolated_settings: Path
 ) -> None:
     page = open_page()
 
-    notices = texts(page.info)
     key_file = isolated_settings / "encryption.key"
     assert key_file.is_file()
+    [advanced] = [expander for expander in page.expander if expander.label == "Advanced"]
+    notices = texts(advanced.info)
     assert any(str(key_file) in notice and "APP_ENCRYPTION_KEY" in notice for notice in notices)
+    outside = [
+        unescape(element.value)
+        for element in page.main
+        if hasattr(element, "value") and isinstance(element.value, str)
+    ]
+    assert [text for text in outside if str(key_file) in text] == [notices[-1]]
+    assert page.main.children[len(page.main.children) - 1].label == "Advanced"
+
+
+def test_other_connections_follow_stripe_under_their_own_heading(
+    stripe_fake: LoopbackServer,
+) -> None:
+    page = open_page()
+
+    headings = [element.value for element in page.main if element.type in ("header", "subheader")]
+    assert headings[:2] == ["Stripe", "Other connections"]
+    assert sorted(headings[2:]) == [
+        "GitHub",
+        "Google Calendar",
+        "Jira",
+        "Linear",
+        "Slack",
+        "Twilio",
+    ]
+
+
+def test_without_app_url_the_addresses_for_stripe_come_from_the_browser_and_say_so(
+    stripe_fake: LoopbackServer,
+) -> None:
+    at = AppTest.from_file(str(PAGE), default_timeout=30)
+    at.context["url"] = "https://dash.example.com/credentials"
+
+    at.run()
+
+    assert [code.value for code in at.code] == [
+        "https://dash.example.com/api/webhooks/stripe",
+        "https://dash.example.com/credentials",
+    ]
+    assert any(
+        "Derived from the address in your browser; set APP_URL" in text
+        for text in texts(at.caption)
+    )
+
+
+def test_with_app_url_the_addresses_for_stripe_use_it(
+    stripe_fake: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APP_URL", "https://pay.example.com/")
+    lib.config.get_settings.cache_clear()
+    at = AppTest.from_file(str(PAGE), default_timeout=30)
+    at.context["url"] = "http://10.0.0.7:8501/credentials"
+
+    at.run()
+
+    assert [code.value for code in at.code] == [
+        "https://pay.example.com/api/webhooks/stripe",
+        "https://pay.example.com/credentials",
+    ]
+    assert not any("Derived from the address" in text for text in texts(at.caption))
+
+
+def test_stripe_connect_is_offered_only_when_it_is_configured(
+    stripe_fake: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = open_page()
+
+    assert at.get("link_button") == []
+    [stripe_help] = [text for text in texts(at.caption) if "sk_test_" in text]
+    assert "Connect" not in stripe_help
+
+    monkeypatch.setenv("STRIPE_CLIENT_ID", "ca_FkyHCg7X8mlvCUdMDao4mMxagUfhIwXb")
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_51PlatformKeyAbCdEfGhIjKlMn0001")
+    lib.config.get_settings.cache_clear()
+    at = AppTest.from_file(str(PAGE), default_timeout=30)
+    at.context["url"] = "https://dash.example.com/credentials"
+    at.run()
+
+    [button] = at.get("link_button")
+    assert button.proto.label == "Connect with Stripe"
+    assert button.proto.url == "https://dash.example.com/api/auth/stripe"
+    assert not any("OAuth not configured" in text for text in texts(at.info))
 
 
 def test_no_key_notice_when_the_key_comes_from_the_environment(

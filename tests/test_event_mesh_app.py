@@ -8,14 +8,15 @@ from typing import Any
 from streamlit.testing.v1 import AppTest
 
 from lib.accounts import demo_account, stripe_adapter_for
-from lib.events import EventBus, LogEntry
+from lib.events import EventBus
 from lib.providers.types import RequestOptions
 from lib.render.session import _BUS_KEY
 from lib.store import get_engine
 from lib.webhooks.events_store import new_event, store_event
-from tests.apptest_support import run_app, shown_text, unescape
+from tests.apptest_support import run_app, select_row, shown_text, table, unescape
 
 DEBUGGER = "pages/event_debugger.py"
+TIMELINE = "debugger-events-"
 DASHBOARD = "pages/dashboard.py"
 PAYMENT_FIELDS = ("id", "amount", "currency", "customer", "status")
 CUSTOMER_EMPTY_STATE = "Select a payment to see its customer"
@@ -47,13 +48,17 @@ def view_payment(app: AppTest, row: int) -> None:
     assert not app.exception
 
 
-def open_event(app: AppTest, entry: LogEntry) -> None:
-    app.session_state[f"debugger-event-{entry.event.id}"] = True
-    app.run()
-
-
 def event_labels(app: AppTest) -> list[str]:
-    return [unescape(expander.label) for expander in app.expander]
+    """The timeline's rows as read across: time · event · source · origin · reach."""
+    if not [frame for frame in app.dataframe if (frame.key or "").startswith(TIMELINE)]:
+        return []
+    return [" · ".join(row) for row in table(app, TIMELINE).value.itertuples(index=False)]
+
+
+def open_event(app: AppTest, name: str) -> None:
+    """Select the newest row of the timeline showing event `name`."""
+    names = list(table(app, TIMELINE).value["Event"])
+    select_row(app, TIMELINE, names.index(name))
 
 
 def test_viewing_a_recent_payment_publishes_exactly_its_listed_fields() -> None:
@@ -133,7 +138,7 @@ def test_the_debugger_lists_the_selection_with_its_payload_and_subscriptions() -
     [label] = event_labels(app)
     assert "stripe.payment.selected · stripe-payments-widget · browser" in label
     assert label.endswith("reached 2 subscribers")
-    open_event(app, entry)
+    open_event(app, entry.event.name)
     assert json.loads(app.json[0].value) == {field: payment[field] for field in PAYMENT_FIELDS}
     assert "- Delivered to: customer, failed-payments" in "\n".join(shown_text(app))
     texts = shown_text(app)
@@ -159,7 +164,7 @@ def test_safe_mode_holds_a_selection_and_replay_delivers_it_later() -> None:
     app.switch_page(DEBUGGER).run()
     assert event_labels(app)[0].endswith("held: safe mode")
     app.toggle(key="debugger-safe-mode").set_value(False).run()
-    open_event(app, held)
+    open_event(app, held.event.name)
     app.button(key=f"debugger-replay-{held.event.id}").click().run()
 
     replay = bus_of(app).log()[-1]
@@ -187,10 +192,9 @@ def test_stored_server_events_join_the_timeline_and_replay_into_the_session() ->
     assert len(labels) == 2
     [server_label] = [label for label in labels if "stripe.payment.received" in label]
     assert "stripe-webhook · server · webhook · stored: pending" in server_label
-    [key] = [e.key for e in app.expander if "stripe.payment.received" in e.label]
-    app.session_state[key] = True
-    app.run()
-    app.button(key=key.replace("debugger-event-", "debugger-replay-")).click().run()
+    open_event(app, "stripe.payment.received")
+    [replay_button] = [b for b in app.button if (b.key or "").startswith("debugger-replay-server")]
+    replay_button.click().run()
 
     replay = bus_of(app).log()[-1]
     assert (replay.event.name, replay.event.origin) == ("stripe.payment.received", "server")
@@ -217,3 +221,56 @@ def test_filters_validate_the_pattern_and_clear_empties_the_timeline() -> None:
     app.button(key="debugger-clear").click().run()
     assert event_labels(app) == []
     assert bus_of(app).log() == []
+
+
+def store_server_event(event_id: str, created: int) -> None:
+    delivered = {
+        "id": event_id,
+        "type": "charge.succeeded",
+        "created": created,
+        "data": {"object": {"id": f"ch_{event_id}", "amount": 1500, "currency": "eur"}},
+    }
+    assert store_event(get_engine(), new_event(delivered, json.dumps(delivered), "webhook"))
+
+
+def test_server_events_show_when_they_happened_latest_first_with_the_stored_time_secondary() -> (
+    None
+):
+    # Stored in one go (so with one stored time), out of the order they happened in.
+    for event_id, created in (("evt_b", 1_790_003_600), ("evt_c", 1_790_007_200)):
+        store_server_event(event_id, created)
+    store_server_event("evt_a", 1_790_000_000)
+
+    app = run_app(DEBUGGER, context={"timezone": "America/New_York"})
+
+    rows = table(app, TIMELINE).value
+    # 1_790_000_000 is Sep 21, 2026, 14:13:20 UTC, 10:13:20 in New York's summer time.
+    assert list(rows["Time"]) == [
+        "Sep 21, 2026, 12:13:20 EDT",
+        "Sep 21, 2026, 11:13:20 EDT",
+        "Sep 21, 2026, 10:13:20 EDT",
+    ]
+    assert list(rows.columns) == ["Time", "Event", "Source", "Origin", "Reach"]
+
+    select_row(app, TIMELINE, 2)
+
+    details = "\n".join(shown_text(app))
+    assert "- Happened: Sep 21, 2026, 10:13:20 EDT (" in details
+    assert "- Stored by this app: " in details
+    assert json.loads(app.json[0].value)["stripe_event_id"] == "evt_a"
+
+
+def test_the_selected_event_stays_selected_when_newer_events_arrive() -> None:
+    store_server_event("evt_first", 1_790_000_000)
+    app = run_app(DEBUGGER)
+    select_row(app, TIMELINE, 0)
+    assert json.loads(app.json[0].value)["stripe_event_id"] == "evt_first"
+
+    store_server_event("evt_newer", 1_790_003_600)
+    app.run()
+
+    assert list(table(app, TIMELINE).value["Time"]) == [
+        "Sep 21, 2026, 15:13:20 UTC",
+        "Sep 21, 2026, 14:13:20 UTC",
+    ]
+    assert json.loads(app.json[0].value)["stripe_event_id"] == "evt_first"

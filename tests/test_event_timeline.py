@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from lib.events import Event, EventBus, InvalidPatternError
-from lib.events.timeline import build_timeline, format_time, timeline_sources
+from lib.events.timeline import build_timeline, timeline_sources
 from lib.webhooks import ServerEvent, list_server_events
 from lib.webhooks.events_store import new_event, store_event
 
@@ -153,17 +154,26 @@ def test_an_invalid_pattern_is_refused_with_the_reason() -> None:
         build_timeline([], pattern="stripe..selected")
 
 
-def test_times_show_milliseconds_in_utc_and_the_date_when_not_today() -> None:
-    now = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
+def test_server_events_are_placed_at_when_they_happened_with_the_stored_time_kept() -> None:
+    stored_together = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
     berlin = timezone(timedelta(hours=1))
+    early, late = (
+        replace(stored(n, "stripe.payment.received", stored_together), created_at=created)
+        for n, created in (
+            (1, datetime(2026, 11, 20, 9, 0, tzinfo=UTC)),
+            (2, datetime(2026, 11, 25, 9, 0, tzinfo=berlin)),
+        )
+    )
+    unknown = stored(3, "stripe.payment.received", stored_together - timedelta(days=1))
 
-    assert format_time(datetime(2026, 11, 27, 15, 3, 7, 123456, tzinfo=berlin), now) == (
-        "14:03:07.123"
-    )
-    assert format_time(datetime(2026, 11, 26, 23, 59, 59, 999999, tzinfo=UTC), now) == (
-        "2026-11-26 23:59:59.999"
-    )
-    assert format_time(datetime(2026, 11, 27, 9, 0, tzinfo=UTC)) == "2026-11-27 09:00:00.000"
+    items = build_timeline([], [early, unknown, late])
+
+    assert [(item.server_event_id, item.at) for item in items] == [
+        (3, datetime(2026, 11, 26, 12, 0, tzinfo=UTC)),
+        (2, datetime(2026, 11, 25, 8, 0, tzinfo=UTC)),
+        (1, datetime(2026, 11, 20, 9, 0, tzinfo=UTC)),
+    ]
+    assert {item.stored_at for item in items[1:]} == {stored_together}
 
 
 def test_a_naive_stored_time_is_read_as_utc() -> None:

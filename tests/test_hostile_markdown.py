@@ -29,7 +29,7 @@ from lib.sync import SYNC_ORDER, write_objects
 from lib.sync.state import record_page
 from lib.webhooks.events_store import list_server_events, new_event, record_outcomes, store_event
 from lib.webhooks.events_store.cursor import record_poll_error
-from tests.apptest_support import markdown_sources, run_app, shown_text, unescape
+from tests.apptest_support import markdown_sources, run_app, select_row, shown_text, unescape
 from tests.loopback_server import LoopbackServer, Reply
 from tests.markdown_links import link_targets, links_to
 
@@ -412,8 +412,8 @@ def store_hostile_event() -> int:
 def test_a_hostile_stored_event_is_shown_literally_in_the_debugger() -> None:
     event_id = store_hostile_event()
     app = run_app("pages/event_debugger.py")
-    app.session_state[f"debugger-event-server-{event_id}"] = True
-    app.run()
+    select_row(app, "debugger-events-", 0)
+    assert any(f"Stored event #{event_id}" in text for text in map(unescape, markdown_sources(app)))
 
     assert_no_link_to_evil(app)
     assert_shown_literally(app, "processing error")
@@ -433,7 +433,10 @@ def test_a_hostile_event_and_sync_error_are_shown_literally_on_the_webhooks_page
     assert_no_link_to_evil(app)
     assert_shown_literally(app, "poll error")
 
-    next(button for button in app.button if button.label == "Replay into the mesh").click()
+    select_row(app, "webhook-events-", 0)
+    assert_no_link_to_evil(app)
+    assert_shown_literally(app, "processing error")
+    next(button for button in app.button if button.label == "Show on the dashboard again").click()
     app.run()
 
     assert_no_link_to_evil(app)

@@ -156,6 +156,20 @@ def test_start_route_marks_the_cookie_secure_when_the_app_is_served_over_https(
     )
 
 
+def test_without_app_url_stripe_returns_the_browser_to_the_address_it_started_from(
+    stripe_fake: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("APP_URL")
+    lib.config.get_settings.cache_clear()
+    browser = TestClient(Starlette(routes=build_routes()), base_url="https://dash.example.com")
+
+    response = browser.get("/api/auth/stripe", follow_redirects=False)
+
+    query = parse_qs(urlsplit(response.headers["location"]).query)
+    assert query["redirect_uri"] == ["https://dash.example.com/credentials"]
+    assert SimpleCookie(response.headers["set-cookie"])[STATE_COOKIE]["secure"] is True
+
+
 @pytest.mark.parametrize("missing", ["STRIPE_CLIENT_ID", "STRIPE_SECRET_KEY"])
 def test_start_route_answers_404_when_oauth_is_not_configured(
     stripe_fake: LoopbackServer, monkeypatch: pytest.MonkeyPatch, missing: str

@@ -35,6 +35,8 @@ class StoredEvent(Protocol):
     @property
     def received_at(self) -> datetime: ...
     @property
+    def created_at(self) -> datetime | None: ...
+    @property
     def status(self) -> str: ...
     @property
     def error(self) -> str | None: ...
@@ -44,9 +46,10 @@ class StoredEvent(Protocol):
 class TimelineItem:
     """One row of the timeline, whichever kind of event it came from.
 
-    `key` is unique and stable across reruns. `bus_event_id` is set for entries of the
-    session's bus log, `server_event_id` for stored server events; `channel` says how a
-    stored event arrived ("webhook" or "poll").
+    `key` is unique and stable across reruns. `at` is when the event happened (a stored
+    Stripe event's `created`). `bus_event_id` is set for entries of the session's bus log,
+    `server_event_id` and `stored_at` for stored server events; `channel` says how a stored
+    event arrived ("webhook" or "poll").
     """
 
     key: str
@@ -62,6 +65,7 @@ class TimelineItem:
     replay_of: str | None = None
     bus_event_id: str | None = None
     server_event_id: int | None = None
+    stored_at: datetime | None = None
 
     @property
     def origin_label(self) -> str:
@@ -122,12 +126,12 @@ def item_from_entry(entry: LogEntry) -> TimelineItem:
 
 
 def item_from_server_event(event: StoredEvent) -> TimelineItem:
-    """A stored server event as a timeline row; its outcome is the server's processing status."""
-    at = event.received_at
+    """A stored server event as a timeline row, at when it happened at Stripe (when it was
+    stored if that is unknown); its outcome is the server's processing status."""
+    stored_at = _utc(event.received_at)
     return TimelineItem(
         key=f"{SERVER_KEY_PREFIX}{event.id}",
-        # Naive datetimes from a store are UTC by this project's convention.
-        at=at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC),
+        at=stored_at if event.created_at is None else _utc(event.created_at),
         name=event.name,
         source=f"stripe-{event.source}",
         origin="server",
@@ -137,7 +141,13 @@ def item_from_server_event(event: StoredEvent) -> TimelineItem:
         errors=() if not event.error else (event.error,),
         payload=event.payload,
         server_event_id=event.id,
+        stored_at=stored_at,
     )
+
+
+def _utc(at: datetime) -> datetime:
+    # Naive datetimes from a store are UTC by this project's convention.
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def delivery_outcome(entry: LogEntry) -> str:
@@ -153,12 +163,3 @@ def delivery_outcome(entry: LogEntry) -> str:
 def timeline_sources(items: Iterable[TimelineItem]) -> list[str]:
     """The distinct sources of `items`, sorted, for a source filter's choices."""
     return sorted({item.source for item in items})
-
-
-def format_time(at: datetime, now: datetime | None = None) -> str:
-    """UTC time with milliseconds ("14:03:07.123"), after the date unless it is on `now`'s day."""
-    utc = at.astimezone(UTC)
-    clock = utc.strftime("%H:%M:%S.%f")[:-3]
-    if now is not None and utc.date() == now.astimezone(UTC).date():
-        return clock
-    return f"{utc:%Y-%m-%d} {clock}"

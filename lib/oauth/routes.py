@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from lib.app_address import app_address
 from lib.config import get_settings
 from lib.oauth.stripe_connect import (
     NOT_CONFIGURED,
@@ -26,6 +27,9 @@ def start_stripe_oauth(request: Request) -> Response:
     """302 to Stripe's authorize page with a new single-use state, also set as an HttpOnly,
     SameSite=Lax cookie (Secure under https) for 10 minutes; 404 JSON when OAuth is not
     configured; 429 JSON with Retry-After when this client has too many unfinished flows.
+
+    Stripe sends the browser back to APP_URL's Credentials page, or without APP_URL to the
+    Credentials page of the address this request came in on (the one the browser uses).
 
     A client is its IP address as the server sees it: uvicorn takes it from X-Forwarded-For
     only when the proxy is listed in FORWARDED_ALLOW_IPS (default: this machine).
@@ -48,14 +52,15 @@ def start_stripe_oauth(request: Request) -> Response:
             status_code=429,
             headers={"Retry-After": str(busy.retry_after_seconds), "Cache-Control": "no-store"},
         )
-    response = RedirectResponse(authorize_url(config, state), status_code=302)
+    address = app_address(settings.app_url, str(request.base_url))
+    response = RedirectResponse(authorize_url(config, state, address), status_code=302)
     response.headers["Cache-Control"] = "no-store"
     response.set_cookie(
         STATE_COOKIE,
         state,
         max_age=STATE_TTL_SECONDS,
         path="/",
-        secure=settings.app_url.lower().startswith("https://"),
+        secure=address.base.lower().startswith("https://"),
         httponly=True,
         samesite="lax",
     )

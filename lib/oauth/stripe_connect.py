@@ -18,6 +18,7 @@ import httpx
 from authlib.deprecate import AuthlibDeprecationWarning
 from pydantic import SecretStr, ValidationError
 
+from lib.app_address import AppAddress
 from lib.config import Settings
 from lib.providers.http import make_timeout, shared_ssl_context
 from lib.providers.masking import redact_secrets
@@ -88,7 +89,6 @@ class StripeConnectConfig:
     client_id: str
     secret_key: SecretStr
     connect_base: str
-    redirect_uri: str
 
     @property
     def authorize_endpoint(self) -> str:
@@ -123,26 +123,26 @@ def connect_config(settings: Settings) -> StripeConnectConfig | None:
         client_id=client_id,
         secret_key=settings.stripe_secret_key,
         connect_base=settings.stripe_connect_base.rstrip("/"),
-        redirect_uri=redirect_uri(settings),
     )
 
 
-def start_url(settings: Settings) -> str:
+def start_url(address: AppAddress) -> str:
     """The app's own route that starts the flow (sets the state cookie, redirects to Stripe)."""
-    return settings.app_url.rstrip("/") + START_ROUTE_PATH
+    return address.url(START_ROUTE_PATH)
 
 
-def redirect_uri(settings: Settings) -> str:
+def redirect_uri(address: AppAddress) -> str:
     """Where Stripe sends the browser back (the Credentials page); register it in Stripe's
     Connect settings."""
-    return f"{settings.app_url.rstrip('/')}/{CREDENTIALS_PAGE_PATH}"
+    return address.url(CREDENTIALS_PAGE_PATH)
 
 
-def authorize_url(config: StripeConnectConfig, state: str) -> str:
-    """Stripe's authorize URL asking for `read_write` access, returning to the Credentials page."""
+def authorize_url(config: StripeConnectConfig, state: str, address: AppAddress) -> str:
+    """Stripe's authorize URL asking for `read_write` access, returning to the Credentials page
+    of the app at `address`."""
     with _client(client_id=config.client_id, scope=SCOPE) as client:
         url, _ = client.create_authorization_url(
-            config.authorize_endpoint, state=state, redirect_uri=config.redirect_uri
+            config.authorize_endpoint, state=state, redirect_uri=redirect_uri(address)
         )
     return url
 

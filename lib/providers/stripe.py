@@ -56,8 +56,7 @@ class StripeAdapter(ProviderAdapter):
     default_base_url = "https://api.stripe.com/v1"
     credentials_help = (
         "A secret key (sk_test_… or sk_live_…) or a restricted key (rk_test_… or rk_live_…) "
-        "with read access, from the Stripe Dashboard under Developers → API keys; "
-        "or connect your account with Stripe Connect."
+        "with read access, from the Stripe Dashboard under Developers → API keys."
     )
     default_headers = MappingProxyType({"Stripe-Version": STRIPE_API_VERSION})
     pages_lists = True

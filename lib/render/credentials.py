@@ -7,6 +7,7 @@ from typing import Literal
 
 import streamlit as st
 
+from lib.app_address import AppAddress
 from lib.config import Settings, get_settings
 from lib.connections import (
     ConnectionOutcome,
@@ -20,7 +21,9 @@ from lib.connections import (
     key_fields,
     local_copy_of,
 )
+from lib.dates import format_datetime
 from lib.oauth.stripe_connect import (
+    CREDENTIALS_PAGE_PATH,
     NOT_CONFIGURED,
     STATE_COOKIE,
     connect_config,
@@ -32,6 +35,7 @@ from lib.providers import PROVIDERS, ProviderName, StripeAdapter, credentials_he
 from lib.render import cookies
 from lib.render.safe_markdown import code_markdown, escape_markdown
 from lib.render.session import credentials_access, current_user_id
+from lib.render.viewer import current_address, viewer_time_zone, webhook_endpoint
 from lib.store import (
     ConnectionInfo,
     ConnectionSummary,
@@ -44,12 +48,14 @@ from lib.store import (
 
 FlashKind = Literal["success", "error"]
 _FLASH = "_credentials_flash"
-# Stripe first: it is what the dashboard reads.
-PAGE_ORDER: tuple[ProviderName, ...] = ("stripe", *(p for p in PROVIDERS if p != "stripe"))
+# The dashboard's widgets read Stripe only; the other providers serve workflows.
+OTHER_PROVIDERS: tuple[ProviderName, ...] = tuple(p for p in PROVIDERS if p != "stripe")
 
 
 def render_credentials_page() -> None:
-    """The whole page; finishes a Stripe Connect redirect first when the URL carries one."""
+    """The whole page: Stripe first, then the other connections, then an Advanced section with
+    the addresses to register at Stripe and where the encryption key lives. Finishes a Stripe
+    Connect redirect first when the URL carries one."""
     st.title("Credentials")
     st.caption(
         "Connections are stored encrypted. Keys are never shown again after saving; "
@@ -71,23 +77,50 @@ def render_credentials_page() -> None:
         )
         return
     settings = get_settings()
-    _render_key_notice(settings, access.key_origin)
+    address = current_address(settings, CREDENTIALS_PAGE_PATH)
     user_id = current_user_id()
     _finish_stripe_connect(store, user_id, settings)
     summaries = {summary.provider: summary for summary in store.list_connections(user_id)}
-    for provider in PAGE_ORDER:
+    with st.container(border=True):
+        _render_provider("stripe", summaries.get("stripe"), store, user_id, settings, address)
+    st.header("Other connections")
+    st.caption("The dashboard's widgets do not use these; workflows do.")
+    for provider in OTHER_PROVIDERS:
         with st.container(border=True):
-            _render_provider(provider, summaries.get(provider), store, user_id, settings)
+            _render_provider(provider, summaries.get(provider), store, user_id, settings, address)
+    _render_advanced(settings, access.key_origin, address)
+
+
+def _render_advanced(settings: Settings, origin: KeyOrigin | None, address: AppAddress) -> None:
+    """Set-up facts for whoever runs the app, out of the way of everyone else."""
+    with st.expander("Advanced", icon=":material/settings:"):
+        st.markdown("**Addresses to register at Stripe**")
+        st.caption("Webhook endpoint (Developers → Webhooks):")
+        st.code(webhook_endpoint(address), language=None)
+        st.caption("Redirect URI for Stripe Connect (Connect → Settings → OAuth):")
+        st.code(redirect_uri(address), language=None)
+        if address.note:
+            st.caption(address.note)
+        if connect_config(settings) is None:
+            st.info(
+                f"{NOT_CONFIGURED}, so “Connect with Stripe” is not offered. To offer it, set "
+                "STRIPE_CLIENT_ID (ca_…, from Stripe's Connect settings) and STRIPE_SECRET_KEY "
+                "(your platform account's secret key) in the environment or in "
+                ".streamlit/secrets.toml, and add the redirect URI above to the OAuth settings "
+                "of Stripe Connect."
+            )
+        _render_key_notice(settings, origin)
 
 
 def _render_key_notice(settings: Settings, origin: KeyOrigin | None) -> None:
     """Say where the encryption key lives when the app generated it (a file to back up)."""
     if origin in (KeyOrigin.GENERATED, KeyOrigin.FILE):
         when = "was generated on this run" if origin == KeyOrigin.GENERATED else "was generated"
+        path = code_markdown(encryption_key_path(settings))
         st.info(
-            f"No APP_ENCRYPTION_KEY is set, so a key {when} at "
-            f"`{encryption_key_path(settings)}`. Keep it (or set APP_ENCRYPTION_KEY to your own "
-            "Fernet key): without it, stored connections cannot be read.",
+            f"No APP_ENCRYPTION_KEY is set, so a key {when} at {path}. Keep it (or set "
+            "APP_ENCRYPTION_KEY to your own Fernet key): without it, stored connections cannot "
+            "be read.",
             icon=":material/lock:",
         )
 
@@ -123,6 +156,7 @@ def _render_provider(
     store: CredentialsStore,
     user_id: str,
     settings: Settings,
+    address: AppAddress,
 ) -> None:
     label = provider_label(provider)
     st.subheader(label)
@@ -144,8 +178,8 @@ def _render_provider(
         _render_connection_actions(provider, actions)
     if summary is not None and st.session_state.get(_asking_key(provider)):
         _render_disconnect_confirmation(provider, store, user_id, actions)
-    if provider == "stripe":
-        _render_stripe_connect(settings)
+    if provider == "stripe" and connect_config(settings) is not None:
+        _render_stripe_connect(address)
     _render_key_form(provider, label, connected=summary is not None, actions=actions)
 
 
@@ -166,7 +200,7 @@ def _render_connection(summary: ConnectionSummary, info: ConnectionInfo, label: 
         lines.append(f"**Mode:** {escape_markdown(info.mode)}")
     if info.masked_key:
         lines.append(f"**Key:** {code_markdown(info.masked_key)} ({how})")
-    lines.append(f"**Connected:** {summary.created_at:%d %b %Y, %H:%M} UTC")
+    lines.append(f"**Connected:** {format_datetime(summary.created_at, viewer_time_zone())}")
     st.markdown("  \n".join(lines))
 
 
@@ -234,19 +268,13 @@ def _render_disconnect_confirmation(
             )
 
 
-def _render_stripe_connect(settings: Settings) -> None:
-    if connect_config(settings) is not None:
-        st.link_button(
-            "Connect with Stripe", start_url(settings), type="primary", icon=":material/link:"
-        )
-        st.caption("You sign in on Stripe, choose the account, and come back to this page.")
-        return
-    st.info(
-        f"{NOT_CONFIGURED}, so “Connect with Stripe” is not offered. To offer it, set "
-        "STRIPE_CLIENT_ID (ca_…, from Stripe's Connect settings) and STRIPE_SECRET_KEY (your "
-        "platform account's secret key) in the environment or in .streamlit/secrets.toml, and "
-        f"add the redirect URI `{redirect_uri(settings)}` to the OAuth settings of Stripe "
-        "Connect. Until then, paste a key below."
+def _render_stripe_connect(address: AppAddress) -> None:
+    st.link_button(
+        "Connect with Stripe", start_url(address), type="primary", icon=":material/link:"
+    )
+    st.caption(
+        "You sign in on Stripe, choose the account, and come back to this page. "
+        "Or paste a key below."
     )
 
 

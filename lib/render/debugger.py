@@ -1,18 +1,24 @@
-"""The Event Debugger page: the session's and the server's events live, replay, safe mode."""
+"""The Event Debugger page: the session's and the server's events live as a table (like
+Stripe's Events list) whose selected event opens in a side panel, replay, safe mode."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import partial
 from typing import get_args
 
+import pandas as pd
 import streamlit as st
 
 from lib.config import get_settings
+from lib.dates import format_datetime, format_relative
 from lib.events import EventBus, EventOrigin, InvalidPatternError, validate_pattern
-from lib.events.timeline import TimelineItem, build_timeline, format_time, timeline_sources
+from lib.events.timeline import TimelineItem, build_timeline, timeline_sources
 from lib.render.safe_markdown import code_markdown, escape_markdown
+from lib.render.selectable_table import clear_selection, select_one
 from lib.render.session import session_bus
+from lib.render.viewer import viewer_time_zone
 from lib.store import get_engine
 from lib.webhooks import ServerEvent, latest_server_event_id, list_server_events
 from lib.webhooks import publish_server_event as publish_into_bus
@@ -26,6 +32,8 @@ ORIGIN_KEY = "debugger-origin"
 LIVE_KEY = "debugger-live"
 SAFE_MODE_KEY = "debugger-safe-mode"
 CLEAR_KEY = "debugger-clear"
+TABLE_KEY_PREFIX = "debugger-events-"
+DETAIL_WIDTH = 560
 # Stored server events up to this id were cleared from this session's view (the rows stay).
 _CLEARED_AFTER = "_debugger_server_cleared_after"
 
@@ -142,7 +150,7 @@ def render_controls(bus: EventBus) -> bool:
 def render_timeline(
     bus: EventBus, items: list[TimelineItem], server_events: dict[int, ServerEvent]
 ) -> None:
-    """The newest events, each an expander with details, payload JSON and Replay."""
+    """The newest events as a table, latest first; the selected one's details in a side panel."""
     if not items:
         filtered = any(st.session_state.get(k) for k in (PATTERN_KEY, SOURCES_KEY, ORIGIN_KEY))
         st.info(
@@ -152,53 +160,59 @@ def render_timeline(
         )
         return
     shown = items[:SHOWN_EVENTS]
+    count = f"{len(items)} event{'' if len(items) == 1 else 's'}"
     if len(items) > len(shown):
-        st.caption(f"The newest {len(shown)} of {len(items)} events (times in UTC).")
-    else:
-        plural = "" if len(items) == 1 else "s"
-        st.caption(f"{len(items)} event{plural}, newest first (times in UTC).")
-    now = datetime.now(UTC)
-    for item in shown:
-        stored = None if item.server_event_id is None else server_events[item.server_event_id]
-        render_item(bus, item, stored, now)
+        count = f"The latest {len(shown)} of {len(items)} events"
+    st.caption(f"{count}, by when they happened, latest first. Tick a row to see its details.")
+    zone = viewer_time_zone()
+    selected = render_table(shown, zone)
+    if selected is not None:
+        stored_id = selected.server_event_id
+        show_details(bus, selected, None if stored_id is None else server_events[stored_id], zone)
 
 
-def render_item(
-    bus: EventBus, item: TimelineItem, server_event: ServerEvent | None, now: datetime
-) -> None:
-    """One event; its details are built only while the expander is open."""
-    expander = st.expander(
-        item_label(item, now),
-        key=f"debugger-event-{item.key}",
-        icon=item_icon(item),
-        on_change="rerun",
+def render_table(items: list[TimelineItem], zone: tzinfo) -> TimelineItem | None:
+    """One row per event; returns the selected event (it stays selected as events arrive)."""
+    row = select_one(
+        timeline_table(items, zone),
+        [item.key for item in items],
+        key=TABLE_KEY_PREFIX,
+        column_config=TIMELINE_COLUMNS,
     )
-    if not expander.open:
-        return
-    with expander:
-        st.markdown(item_details(item))
-        for error in item.errors:
-            st.error(escape_markdown(error))
-        st.json(item.payload, expanded=True)
-        st.button(
-            "Replay",
-            key=f"debugger-replay-{item.key}",
-            icon=":material/replay:",
-            on_click=replay_item,
-            args=(bus, item, server_event),
-            help="Deliver this event again to the current subscribers of this session.",
-        )
+    return None if row is None else items[row]
 
 
-def item_label(item: TimelineItem, now: datetime) -> str:
-    """Time, name, source, origin, delivery outcome and error count on one line."""
-    parts = [
-        format_time(item.at, now),
-        code_markdown(item.name),
-        escape_markdown(item.source),
-        escape_markdown(item.origin_label),
-        escape_markdown(item.outcome),
-    ]
+TIMELINE_COLUMNS = {
+    "Time": st.column_config.TextColumn(width=190, help="When the event happened"),
+    "Event": st.column_config.TextColumn(width=170),
+    "Source": st.column_config.TextColumn(width=150),
+    "Origin": st.column_config.TextColumn(width=110),
+    "Reach": st.column_config.TextColumn(
+        width=170, help="Whom it reached in this session, or what the server did with it"
+    ),
+}
+
+
+def timeline_table(items: list[TimelineItem], zone: tzinfo) -> pd.DataFrame:
+    """The events as the table's rows: time, name, source, origin and reach."""
+    return pd.DataFrame(
+        [
+            {
+                "Time": format_datetime(item.at, zone, seconds=True),
+                "Event": item.name,
+                "Source": item.source,
+                "Origin": item.origin_label,
+                "Reach": item_reach(item),
+            }
+            for item in items
+        ],
+        columns=list(TIMELINE_COLUMNS),
+    )
+
+
+def item_reach(item: TimelineItem) -> str:
+    """The delivery outcome, then how many handlers failed and whether it is a replay."""
+    parts = [item.outcome]
     if item.errors:
         parts.append(f"{len(item.errors)} error{'' if len(item.errors) == 1 else 's'}")
     if item.replay_of:
@@ -206,21 +220,42 @@ def item_label(item: TimelineItem, now: datetime) -> str:
     return " · ".join(parts)
 
 
-def item_icon(item: TimelineItem) -> str:
-    """Errors and held or blocked events stand out; otherwise where the event came from."""
-    if item.errors:
-        return ":material/error:"
-    if item.outcome.startswith("held"):
-        return ":material/pause_circle:"
-    if item.outcome.startswith("blocked"):
-        return ":material/block:"
-    return ":material/dns:" if item.origin == "server" else ":material/ads_click:"
+@st.dialog(
+    "Event details",
+    position="right",
+    width=DETAIL_WIDTH,
+    on_dismiss=partial(clear_selection, TABLE_KEY_PREFIX),
+)
+def show_details(
+    bus: EventBus, item: TimelineItem, server_event: ServerEvent | None, zone: tzinfo
+) -> None:
+    """The selected event beside the table: its facts, handler errors, Replay and payload."""
+    st.markdown(f"**{code_markdown(item.name)}**")
+    st.markdown(item_details(item, zone, datetime.now(UTC)))
+    for error in item.errors:
+        st.error(escape_markdown(error))
+    replay = st.button(
+        "Replay",
+        key=f"debugger-replay-{item.key}",
+        icon=":material/replay:",
+        help="Deliver this event again to the current subscribers of this session.",
+    )
+    if replay:
+        replay_item(bus, item, server_event)
+        st.rerun()  # the whole page, so the table lists the replay at once
+    st.json(item.payload, expanded=True)
 
 
-def item_details(item: TimelineItem) -> str:
+def item_details(item: TimelineItem, zone: tzinfo, now: datetime) -> str:
     """The facts of one event as a markdown list, every value shown literally."""
-    lines = [f"- Time: {format_time(item.at)} UTC"]
+    happened = f"{format_datetime(item.at, zone, seconds=True)} ({format_relative(item.at, now)})"
+    lines = [f"- Happened: {escape_markdown(happened)}"]
     lines.append(f"- Kind: {escape_markdown(item.kind_label)}")
+    if item.stored_at is not None:
+        stored = format_datetime(item.stored_at, zone, seconds=True)
+        lines.append(f"- Stored by this app: {escape_markdown(stored)}")
+    lines.append(f"- Source: {escape_markdown(item.source)} · {escape_markdown(item.origin_label)}")
+    lines.append(f"- Reach: {escape_markdown(item_reach(item))}")
     if item.bus_event_id:
         lines.append(f"- Event id: {code_markdown(item.bus_event_id)}")
     if item.server_event_id is not None:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, tzinfo
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
 from lib.accounts import StripeAccount
 from lib.config import Settings, get_settings
-from lib.render.safe_markdown import escape_markdown
+from lib.dates import format_datetime
+from lib.render.safe_markdown import code_markdown, escape_markdown
+from lib.render.selectable_table import clear_selection, select_one
 from lib.render.session import current_account, session_bus
+from lib.render.viewer import current_address, viewer_time_zone, webhook_endpoint
 from lib.store import get_engine
 from lib.webhooks import (
-    WEBHOOK_PATH,
     WEBHOOK_RUNTIME,
     PollResult,
     ServerEvent,
@@ -23,9 +28,10 @@ from lib.webhooks import (
 )
 from lib.webhooks.verify import REJECTION_MESSAGES
 
+PAGE_PATH = "webhooks"
 SHOWN_EVENTS = 200
 SOURCE_LABELS = {"webhook": "Webhook", "poll": "Events API"}
-SIGNATURE_LABELS = {"webhook": "Verified", "poll": "Not signed (read from the API)"}
+SIGNATURE_LABELS = {"webhook": "Verified", "poll": "Not signed"}
 _SYNC_RESULT = "_webhooks_sync_result"
 
 
@@ -33,30 +39,45 @@ def render_webhooks_page() -> None:
     """The whole page; storage problems are shown, never raised."""
     st.title("Webhooks")
     settings = get_settings()
-    render_endpoint(settings)
     try:
         engine = get_engine()
     except Exception as error:  # storage down must leave the rest of the app usable
+        render_endpoint(settings, demo=False, refused=None)
         st.error(
             "The event store cannot be opened, so received events cannot be shown "
             f"({type(error).__name__}). Check DATABASE_URL or the app's data directory."
         )
         return
     account = current_account(settings)
+    refused = rejection_counts(engine)
+    render_endpoint(settings, demo=account.is_demo, refused=sum(refused.values()))
     render_sync(engine, account, settings)
-    render_events(engine)
-    render_rejections(engine)
+    render_events(engine, viewer_time_zone())
+    render_rejections(refused)
 
 
-def render_endpoint(settings: Settings) -> None:
-    """The URL to paste into Stripe and whether a signing secret is set (never the secret)."""
+def render_endpoint(settings: Settings, *, demo: bool, refused: int | None) -> None:
+    """The URL to paste into Stripe and whether a signing secret is set (never the secret).
+
+    Without a secret, deliveries are refused: that is a warning when Stripe may be sending
+    some, and plain information on the demo account, which sends none, until one is refused.
+    """
     st.subheader("Endpoint")
     st.caption("In the Stripe Dashboard, under Developers → Webhooks, add this endpoint URL:")
-    st.code(settings.app_url.rstrip("/") + WEBHOOK_PATH, language=None)
+    address = current_address(settings, PAGE_PATH)
+    st.code(webhook_endpoint(address), language=None)
+    if address.note:
+        st.caption(address.note)
     secrets = len(settings.webhook_secrets)
     if secrets:
         plural = "s are" if secrets > 1 else " is"
         st.success(f"{secrets} signing secret{plural} configured (STRIPE_WEBHOOK_SECRET).")
+    elif demo and not refused:
+        st.caption(
+            "The demo account sends no webhooks. To receive your own account's events as they "
+            "happen, connect it and set STRIPE_WEBHOOK_SECRET to the endpoint's signing secret "
+            "(whsec_…) from Stripe; until then the app reads them from the Events API."
+        )
     else:
         st.warning(
             "No signing secret is configured, so deliveries are refused. Copy the endpoint's "
@@ -72,11 +93,13 @@ def render_sync(engine: Engine, account: StripeAccount, settings: Settings) -> N
             f"While the app runs, it reads new events from {escape_markdown(account.label)} "
             f"every {settings.events_poll_interval_seconds:g} seconds."
         )
-    else:
+    elif settings.webhook_secrets:
         st.caption(
             "Periodic reading is off because webhooks are configured "
             "(EVENTS_POLL_ENABLED=true turns it on). Sync now still works."
         )
+    else:
+        st.caption("Periodic reading is turned off (EVENTS_POLL_ENABLED). Sync now still works.")
     if st.button("Sync now", icon=":material/sync:"):
         st.session_state[_SYNC_RESULT] = WEBHOOK_RUNTIME.sync(engine, account)
     result: PollResult | None = st.session_state.get(_SYNC_RESULT)
@@ -97,62 +120,99 @@ def describe_sync(result: PollResult) -> str:
     return f"Stored {new} ({result.duplicates} already stored), read {pages} from Stripe."
 
 
-def render_events(engine: Engine) -> None:
-    """The newest stored events, and replaying one into this session's event mesh."""
+def render_events(engine: Engine, zone: tzinfo) -> None:
+    """The newest stored events, latest happened first; a ticked row opens its details, where
+    it can be delivered again to this session's widgets."""
     st.subheader("Received events")
-    events = list_server_events(engine, limit=SHOWN_EVENTS)
+    events = sorted(list_server_events(engine, limit=SHOWN_EVENTS), key=_happened, reverse=True)
     if not events:
         st.info("No events yet. They appear here when Stripe posts one or after Sync now.")
         return
-    st.dataframe(
-        events_table(events),
-        hide_index=True,
-        column_config={
-            "Received": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
-            "Happened": st.column_config.DatetimeColumn(
-                format="YYYY-MM-DD HH:mm:ss", help="When the event happened at Stripe"
-            ),
-            "Attempts": st.column_config.NumberColumn(format="%d"),
-        },
+    st.caption(
+        "Latest first. Tick a row to see the event's details and show it on the dashboard again."
     )
-    by_id = {event.id: event for event in events}
-    chosen = st.selectbox(
-        "Stored event to replay",
-        options=list(by_id),
-        format_func=lambda event_id: _event_label(by_id[event_id]),
+    row = select_one(
+        events_table(events, zone),
+        [str(event.id) for event in events],
+        key=EVENTS_KEY,
+        column_config=EVENT_COLUMNS,
     )
-    if st.button("Replay into the mesh", icon=":material/replay:") and chosen in by_id:
-        event = by_id[chosen]
-        publish_server_event(session_bus(), event)
-        published = escape_markdown(f"{event.name} ({event.stripe_event_id})")
-        st.success(f"Published {published} into this session's mesh.")
+    if row is not None:
+        show_event(events[row], zone)
 
 
-def events_table(events: list[ServerEvent]) -> pd.DataFrame:
-    """One row per stored event, in the page's column names."""
+EVENTS_KEY = "webhook-events-"
+EVENT_COLUMNS = {
+    "Happened": st.column_config.TextColumn(width=190, help="When the event happened at Stripe"),
+    "Type": st.column_config.TextColumn(width=200),
+    "Stripe event": st.column_config.TextColumn(width=230),
+    "Source": st.column_config.TextColumn(width=100),
+    "Signature": st.column_config.TextColumn(
+        width=100,
+        help="Webhook deliveries carry Stripe's signature; events read from the Events API "
+        "with your key carry none.",
+    ),
+    "Processing": st.column_config.TextColumn(width=100),
+}
+
+
+def events_table(events: list[ServerEvent], zone: tzinfo) -> pd.DataFrame:
+    """One row per stored event, in the page's column names (the order shown)."""
     return pd.DataFrame(
         [
             {
-                "Received": event.received_at,
-                "Happened": event.created_at,
+                "Happened": _when(event.created_at, zone),
                 "Type": event.event_type,
                 "Stripe event": event.stripe_event_id,
-                "Mesh event": event.name,
                 "Source": SOURCE_LABELS.get(event.source, event.source),
                 "Signature": SIGNATURE_LABELS.get(event.source, ""),
                 "Processing": event.status,
-                "Error": event.error or "",
-                "Attempts": event.attempts,
             }
             for event in events
-        ]
+        ],
+        columns=list(EVENT_COLUMNS),
     )
 
 
-def render_rejections(engine: Engine) -> None:
+@st.dialog(
+    "Received event", position="right", width=520, on_dismiss=partial(clear_selection, EVENTS_KEY)
+)
+def show_event(event: ServerEvent, zone: tzinfo) -> None:
+    """One stored event beside the table: every fact about it, and "Show on the dashboard
+    again"."""
+    st.markdown(event_details(event, zone))
+    if event.error:
+        st.error(f"Processing failed: {escape_markdown(event.error)}")
+    again = st.button(
+        "Show on the dashboard again",
+        icon=":material/replay:",
+        help="Deliver this event to the widgets of this browser session again, as if it had "
+        "just arrived (for example to see how the Dashboard reacts to it).",
+    )
+    if again:
+        publish_server_event(session_bus(), event)
+        delivered = escape_markdown(f"{event.name} ({event.stripe_event_id})")
+        st.success(f"Delivered {delivered} to the dashboard widgets of this session again.")
+
+
+def event_details(event: ServerEvent, zone: tzinfo) -> str:
+    """The facts of one stored event as a markdown list, every value shown literally."""
+    rows = [
+        ("Type", code_markdown(event.event_type)),
+        ("Stripe event", code_markdown(event.stripe_event_id)),
+        ("Happened", escape_markdown(_when(event.created_at, zone) or "not known")),
+        ("Received", escape_markdown(_when(event.received_at, zone))),
+        ("Source", escape_markdown(SOURCE_LABELS.get(event.source, event.source))),
+        ("Signature", escape_markdown(SIGNATURE_LABELS.get(event.source, "not known"))),
+        ("Processing", escape_markdown(f"{event.status}, {_attempts(event.attempts)}")),
+        ("Dashboard event", code_markdown(event.name)),
+    ]
+    return "\n".join(f"- {label}: {value}" for label, value in rows)
+
+
+def render_rejections(counts: dict[str, int]) -> None:
     """How many deliveries were refused, per reason."""
     st.subheader("Refused deliveries")
-    counts = rejection_counts(engine)
     if not counts:
         st.caption("No delivery has been refused.")
         return
@@ -167,6 +227,15 @@ def render_rejections(engine: Engine) -> None:
     )
 
 
-def _event_label(event: ServerEvent) -> str:
-    received = event.received_at.strftime("%Y-%m-%d %H:%M:%S")
-    return f"{received} · {event.event_type} · {event.stripe_event_id}"
+def _attempts(count: int) -> str:
+    return "1 attempt" if count == 1 else f"{count} attempts"
+
+
+def _when(at: datetime | None, zone: tzinfo) -> str:
+    return "" if at is None else format_datetime(at, zone, seconds=True)
+
+
+def _happened(event: ServerEvent) -> datetime:
+    # Events read before their `created` was kept count from when they were stored.
+    at = event.created_at or event.received_at
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
