@@ -8,9 +8,11 @@ from typing import get_args
 
 import streamlit as st
 
+from lib.auth import AdminAction
 from lib.config import get_settings
 from lib.events import EventBus, EventOrigin, InvalidPatternError, validate_pattern
 from lib.events.timeline import TimelineItem, build_timeline, format_time, timeline_sources
+from lib.render.access import current_actor, permit, record
 from lib.render.safe_markdown import code_markdown, escape_markdown
 from lib.render.session import session_bus
 from lib.store import get_engine
@@ -180,6 +182,9 @@ def render_item(
         for error in item.errors:
             st.error(escape_markdown(error))
         st.json(item.payload, expanded=True)
+        # Replaying this session's own events is everyone's; a stored server event is an admin's.
+        if server_event is not None and not current_actor().is_admin:
+            return
         st.button(
             "Replay",
             key=f"debugger-replay-{item.key}",
@@ -238,7 +243,12 @@ def replay_item(bus: EventBus, item: TimelineItem, server_event: ServerEvent | N
     The replay shows at the top of the timeline with whom it reached.
     """
     if server_event is not None:
+        actor = permit(AdminAction.EVENT_REPLAY)
+        if actor is None:
+            return
         publish_into_bus(bus, server_event)
+        replayed = f"{server_event.name} ({server_event.stripe_event_id})"
+        record(actor, AdminAction.EVENT_REPLAY, ok=True, account=None, detail=replayed)
     elif item.bus_event_id is not None:
         bus.replay(event_ids=[item.bus_event_id])
 

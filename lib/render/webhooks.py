@@ -7,7 +7,9 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from lib.accounts import StripeAccount
+from lib.auth import AdminAction
 from lib.config import Settings, get_settings
+from lib.render.access import current_actor, permit, record
 from lib.render.safe_markdown import escape_markdown
 from lib.render.session import current_account, session_bus
 from lib.store import get_engine
@@ -77,8 +79,16 @@ def render_sync(engine: Engine, account: StripeAccount, settings: Settings) -> N
             "Periodic reading is off because webhooks are configured "
             "(EVENTS_POLL_ENABLED=true turns it on). Sync now still works."
         )
-    if st.button("Sync now", icon=":material/sync:"):
-        st.session_state[_SYNC_RESULT] = WEBHOOK_RUNTIME.sync(engine, account)
+    if not current_actor().is_admin:
+        st.caption("Admins can catch up from here with Sync now.")
+    elif st.button("Sync now", icon=":material/sync:") and (
+        actor := permit(AdminAction.EVENTS_SYNC, account.label)
+    ):
+        synced = WEBHOOK_RUNTIME.sync(engine, account)
+        st.session_state[_SYNC_RESULT] = synced
+        said = f"Sync failed: {synced.error}" if synced.error else describe_sync(synced)
+        ok = synced.error is None
+        record(actor, AdminAction.EVENTS_SYNC, ok=ok, account=account.label, detail=said)
     result: PollResult | None = st.session_state.get(_SYNC_RESULT)
     if result is not None:
         if result.error:
@@ -115,17 +125,21 @@ def render_events(engine: Engine) -> None:
             "Attempts": st.column_config.NumberColumn(format="%d"),
         },
     )
+    if not current_actor().is_admin:
+        return
     by_id = {event.id: event for event in events}
     chosen = st.selectbox(
         "Stored event to replay",
         options=list(by_id),
         format_func=lambda event_id: _event_label(by_id[event_id]),
     )
-    if st.button("Replay into the mesh", icon=":material/replay:") and chosen in by_id:
+    clicked = st.button("Replay into the mesh", icon=":material/replay:")
+    if clicked and chosen in by_id and (actor := permit(AdminAction.EVENT_REPLAY)):
         event = by_id[chosen]
         publish_server_event(session_bus(), event)
-        published = escape_markdown(f"{event.name} ({event.stripe_event_id})")
-        st.success(f"Published {published} into this session's mesh.")
+        replayed = f"{event.name} ({event.stripe_event_id})"
+        record(actor, AdminAction.EVENT_REPLAY, ok=True, account=None, detail=replayed)
+        st.success(f"Published {escape_markdown(replayed)} into this session's mesh.")
 
 
 def events_table(events: list[ServerEvent]) -> pd.DataFrame:
