@@ -17,10 +17,22 @@ install_log_redaction()
 app = st.App("app.py", routes=build_routes(), lifespan=webhook_lifespan())
 
 if __name__ == "__main__":
+    from lib.render.access import current_actor, render_identity
+    from lib.render.gate import gate_page
     from lib.render.session import current_account
     from lib.render.shell import render_account_banner
 
     st.set_page_config(page_title="Payments dashboard", page_icon=FAVICON, layout="wide")
+    actor = current_actor()
+    only_page = gate_page(actor)
+    if only_page is not None:
+        # Signed out or not allowed: this page alone, and nothing that reads the account.
+        st.navigation([only_page], position="hidden").run()
+        st.stop()
+    render_identity(actor)
+    audit_page = st.Page(
+        "pages/audit_log.py", title="Audit log", icon=":material/policy:", url_path="audit"
+    )
     navigation = st.navigation(
         [
             st.Page(
@@ -56,6 +68,7 @@ if __name__ == "__main__":
                 icon=":material/bug_report:",
                 url_path="events",
             ),
+            *([audit_page] if actor.is_admin else []),
         ]
     )
     render_account_banner(current_account())

@@ -10,11 +10,11 @@ from __future__ import annotations
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STRIPE_API_VERSION = "2024-06-20"
@@ -28,17 +28,28 @@ def secrets_files() -> list[Path]:
     ]
 
 
+def _read_secrets_files() -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for path in secrets_files():
+        if path.is_file():
+            with path.open("rb") as handle:
+                values.update(tomllib.load(handle))
+    return values
+
+
+def read_auth_section() -> dict[str, Any] | None:
+    """The `[auth]` table of secrets.toml (Streamlit's `st.login` settings), or None when there
+    is none. Streamlit reads sign-in settings from secrets.toml only, never the environment."""
+    section = {key.lower(): value for key, value in _read_secrets_files().items()}.get("auth")
+    return section if isinstance(section, dict) else None
+
+
 class StreamlitSecretsSource(PydanticBaseSettingsSource):
     """Top-level keys of Streamlit's secrets.toml files, matched case-insensitively."""
 
     def __init__(self, settings_cls: type[BaseSettings]) -> None:
         super().__init__(settings_cls)
-        self._values: dict[str, Any] = {}
-        for path in secrets_files():
-            if path.is_file():
-                with path.open("rb") as handle:
-                    data = tomllib.load(handle)
-                self._values.update({key.lower(): value for key, value in data.items()})
+        self._values = {key.lower(): value for key, value in _read_secrets_files().items()}
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return self._values.get(field_name.lower()), field_name, False
@@ -50,6 +61,10 @@ class StreamlitSecretsSource(PydanticBaseSettingsSource):
             if value is not None:
                 found[name] = value
         return found
+
+
+# Comma-separated in the environment; a TOML list works too in secrets.toml.
+AddressList = Annotated[tuple[str, ...], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -73,6 +88,10 @@ class Settings(BaseSettings):
     webhook_body_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     webhook_bodies_in_flight_mb: int = Field(default=16, ge=2, le=4096)
     webhook_events_retention_days: int = Field(default=90, ge=1, le=36500)
+    allowed_email_domains: AddressList = ()
+    allowed_emails: AddressList = ()
+    admin_emails: AddressList = ()
+    allow_remote_admin: bool = False
 
     @field_validator(
         "stripe_secret_key",
@@ -85,6 +104,17 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("allowed_email_domains", "allowed_emails", "admin_emails", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        # Addresses compare lower-case; a domain may be written with its leading "@".
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, list | tuple):
+            return value
+        parts = (str(part).strip().lower() for part in value)
+        return tuple(part.removeprefix("@") for part in parts if part)
 
     @property
     def webhook_secrets(self) -> list[str]:

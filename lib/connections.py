@@ -161,9 +161,12 @@ def connect_with_key(
     provider: ProviderName,
     credentials: ProviderCredentials,
     adapter: ProviderAdapter,
+    *,
+    connected_by: str | None = None,
 ) -> ConnectionOutcome:
     """Check the format, ask the provider who the credentials belong to, and save them
-    (encrypted, replacing any earlier connection) only when the provider accepts them.
+    (encrypted, replacing any earlier connection, with `connected_by`) only when the provider
+    accepts them.
 
     Malformed credentials (a Stripe `pk_` key, a partly copied key, a missing field) are
     refused without a request. A key the provider rejects is never saved; the message asks to
@@ -182,7 +185,7 @@ def connect_with_key(
     result = adapter.test_connection(credentials)
     if not result.success:
         return ConnectionOutcome(False, f"Not saved. {_new_key_failure(result.error, provider)}")
-    info = _connection_info(credentials, result)
+    info = _connection_info(credentials, result, connected_by=connected_by)
     stored = store.save(user_id, provider, credentials, info)
     return ConnectionOutcome(True, f"Connected {label}: {describe(info)}.", stored)
 
@@ -195,18 +198,23 @@ def connect_with_stripe_oauth(
     callback: OAuthCallback,
     cookie_state: str | None,
     adapter: StripeAdapter,
+    *,
+    state_owner: str | None = None,
+    connected_by: str | None = None,
 ) -> ConnectionOutcome:
     """Finish Stripe Connect OAuth from the page's query parameters.
 
-    The `state` must equal the browser's cookie and be consumed now (single use, 10 minutes);
-    then the code is exchanged and the tokens are saved encrypted with `account_ref` =
-    `stripe_user_id`. Any refusal or error saves nothing and says why in plain words.
+    The `state` must equal the browser's cookie, have been issued for `state_owner` (the
+    signed-in admin; None without sign-in) and be consumed now (single use, 10 minutes); then
+    the code is exchanged and the tokens are saved encrypted with `account_ref` =
+    `stripe_user_id` and `connected_by`. Any refusal or error saves nothing and says why in
+    plain words.
     """
     config = connect_config(settings)
     if config is None:
         setup = "set STRIPE_CLIENT_ID and STRIPE_SECRET_KEY"
         return ConnectionOutcome(False, f"{NOT_CONFIGURED}: {setup}. Nothing was saved.")
-    problem = check_state(states, callback.state, cookie_state)
+    problem = check_state(states, callback.state, cookie_state, state_owner)
     if problem:
         return ConnectionOutcome(False, problem)
     if callback.error:
@@ -221,7 +229,7 @@ def connect_with_stripe_oauth(
     learned = adapter.test_connection(credentials)
     if not learned.success:
         learned = ConnectionTestResult(success=False, mode=adapter.mode(credentials))
-    info = _connection_info(credentials, learned)
+    info = _connection_info(credentials, learned, connected_by=connected_by)
     stored = store.save(user_id, "stripe", credentials, info)
     return ConnectionOutcome(True, f"Connected Stripe account {describe(info)}.", stored)
 
@@ -400,6 +408,7 @@ def _connection_info(
     credentials: ProviderCredentials,
     result: ConnectionTestResult,
     previous: ConnectionInfo | None = None,
+    connected_by: str | None = None,
 ) -> ConnectionInfo:
     # A restricted key may not read its account: keep what an earlier test learned.
     earlier = previous or ConnectionInfo()
@@ -410,4 +419,5 @@ def _connection_info(
         email=result.email or earlier.email,
         mode=result.mode or earlier.mode,
         auth_method=credentials.auth_method,
+        connected_by=connected_by or earlier.connected_by,
     )

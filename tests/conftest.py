@@ -14,6 +14,7 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import Engine, make_url
 
 import lib.config
+import lib.render.client
 from lib.store import create_db_engine, dispose_engines, migrate
 from tests.app_process import free_port
 from tests.oidc_provider import NO_NODE, OidcProvider, app_redirect_uri, unavailable_reason
@@ -38,6 +39,10 @@ ISOLATED_VARIABLES = (
     "WEBHOOK_BODY_TIMEOUT_SECONDS",
     "WEBHOOK_BODIES_IN_FLIGHT_MB",
     "WEBHOOK_EVENTS_RETENTION_DAYS",
+    "ALLOWED_EMAIL_DOMAINS",
+    "ALLOWED_EMAILS",
+    "ADMIN_EMAILS",
+    "ALLOW_REMOTE_ADMIN",
 )
 
 
@@ -55,6 +60,14 @@ def isolated_settings(
     yield data_dir
     lib.config.get_settings.cache_clear()
     dispose_engines()
+
+
+@pytest.fixture(autouse=True)
+def browser_on_this_computer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AppTest has no browser connection: its sessions come from 127.0.0.1 (local mode's admin)
+    unless a test replaces these again."""
+    monkeypatch.setattr(lib.render.client, "client_address", lambda: "127.0.0.1")
+    monkeypatch.setattr(lib.render.client, "proxy_headers", lambda: [])
 
 
 @pytest.fixture

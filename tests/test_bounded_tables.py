@@ -88,6 +88,8 @@ def oauth_configured(monkeypatch: pytest.MonkeyPatch, db_url: str) -> Iterator[N
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("STRIPE_CLIENT_ID", "ca_test_bounded")
     monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_" + "p" * 24)
+    # Remote clients may start flows only when admin actions are open to them.
+    monkeypatch.setenv("ALLOW_REMOTE_ADMIN", "true")
     lib.config.get_settings.cache_clear()
     yield
     lib.config.get_settings.cache_clear()

@@ -40,6 +40,8 @@ ACCESS_TOKEN = "sk_test_51ConnectedAccessTokenQrStUvWx9876"
 REFRESH_TOKEN = "rt_ConnectedRefreshTokenYzAbCdEfGh5432"
 ACCOUNT_ID = "acct_1ConnectedAcct01"
 APP_URL = "http://localhost:8501"
+# Without sign-in only this computer may start a connection (local mode).
+LOOPBACK_CLIENT = ("127.0.0.1", 50000)
 TOKEN_ANSWER = {
     "access_token": ACCESS_TOKEN,
     "refresh_token": REFRESH_TOKEN,
@@ -79,7 +81,7 @@ def states() -> OAuthStateStore:
 
 @pytest.fixture
 def client() -> TestClient:
-    return TestClient(Starlette(routes=build_routes()))
+    return TestClient(Starlette(routes=build_routes()), client=LOOPBACK_CLIENT)
 
 
 def start_flow(client: TestClient) -> str:
@@ -178,7 +180,9 @@ def test_start_route_answers_404_when_oauth_is_not_configured(
     lib.config.get_settings.cache_clear()
     from app import app
 
-    response = TestClient(app).get("/api/auth/stripe", follow_redirects=False)
+    response = TestClient(app, client=LOOPBACK_CLIENT).get(
+        "/api/auth/stripe", follow_redirects=False
+    )
 
     assert response.status_code == 404
     assert response.json() == {"error": "Stripe OAuth not configured"}
@@ -188,7 +192,9 @@ def test_start_route_answers_404_when_oauth_is_not_configured(
 def test_the_real_app_serves_the_start_route(stripe_fake: LoopbackServer) -> None:
     from app import app
 
-    response = TestClient(app).get("/api/auth/stripe", follow_redirects=False)
+    response = TestClient(app, client=LOOPBACK_CLIENT).get(
+        "/api/auth/stripe", follow_redirects=False
+    )
 
     assert response.status_code == 302
     assert response.headers["location"].startswith(stripe_fake.url + "/oauth/authorize?")

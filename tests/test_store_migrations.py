@@ -10,9 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
+from lib.auth import WORKSPACE_USER_ID
 from lib.store import SchemaTooNewError, create_db_engine, current_version, latest_version, migrate
 from lib.store.migrations import schema_version
 from lib.store.tables import (
+    audit_log,
     metadata,
     oauth_states,
     user_credentials,
@@ -278,3 +280,27 @@ def test_upgrade_to_version_5_turns_each_refusal_into_a_count_in_its_utc_hour(
         ("stripe", "bad_signature", ten, 1),
     ]
     assert [tuple(row) for row in states] == [("a" * 64, expires, None)]
+
+
+def test_upgrade_to_version_6_adds_an_empty_audit_log_and_keeps_the_workspace_connection(
+    db_url: str,
+) -> None:
+    engine = create_db_engine(db_url)
+    assert migrate(engine, target=5) == 5
+    v5_credentials = sa.Table("user_credentials", sa.MetaData(), autoload_with=engine)
+    with engine.begin() as connection:
+        connection.execute(
+            v5_credentials.insert().values(
+                user_id="local", provider="stripe", credentials="encrypted-blob"
+            )
+        )
+
+    assert migrate(engine) == latest_version()
+
+    with engine.connect() as connection:
+        owners = connection.execute(sa.select(user_credentials.c.user_id)).scalars().all()
+        logged = connection.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar()
+    engine.dispose()
+    # The workspace's connections are the rows the app always stored under "local".
+    assert owners == [WORKSPACE_USER_ID] == ["local"]
+    assert logged == 0

@@ -52,15 +52,22 @@ def test_a_callback_without_state_is_missing(states: OAuthStateStore, state: str
     assert states.consume(state, "stripe") is StateCheck.MISSING
 
 
-def test_states_never_issued_for_that_provider_or_user_are_unknown(
-    states: OAuthStateStore,
-) -> None:
+def test_states_never_issued_for_that_provider_are_unknown(states: OAuthStateStore) -> None:
     state = states.create("stripe", "user-1")
 
     assert states.consume("forged-state-value", "stripe") is StateCheck.UNKNOWN
+    assert states.consume("forged-state-value", "stripe", user_id="user-1") is StateCheck.UNKNOWN
     assert states.consume(state, "github") is StateCheck.UNKNOWN
-    assert states.consume(state, "stripe", user_id="user-2") is StateCheck.UNKNOWN
     assert states.consume(state, "stripe", user_id="user-1") is StateCheck.OK
+
+
+def test_a_state_issued_for_another_user_is_refused_and_stays_theirs(
+    states: OAuthStateStore,
+) -> None:
+    state = states.create("stripe", "ann@example.com")
+
+    assert states.consume(state, "stripe", user_id="bob@example.com") is StateCheck.OTHER_OWNER
+    assert states.consume(state, "stripe", user_id="ann@example.com") is StateCheck.OK
 
 
 def test_two_concurrent_callbacks_get_exactly_one_ok(states: OAuthStateStore) -> None:

@@ -56,6 +56,8 @@ _STATE_PROBLEMS: dict[StateCheck, str] = {
     f"{_START_AGAIN}",
     StateCheck.USED: "This answer from Stripe was already used (for example the page was "
     f"reloaded or the link opened twice). {_START_AGAIN}",
+    StateCheck.OTHER_OWNER: "This answer from Stripe belongs to a connection another person "
+    f"started, so it cannot be finished while you are signed in. {_START_AGAIN}",
 }
 _COOKIE_MISSING = (
     "This browser did not start this Stripe connection, or it started more than 10 minutes ago. "
@@ -172,16 +174,22 @@ def _token(value: str | None) -> str | None:
     return value if value is not None and _TOKEN.fullmatch(value) else None
 
 
-def check_state(states: OAuthStateStore, state: str | None, cookie_state: str | None) -> str | None:
-    """None when `state` is the one this browser's cookie holds and it is consumed now (single
-    use, unexpired); else why the answer is refused, in plain words."""
+def check_state(
+    states: OAuthStateStore,
+    state: str | None,
+    cookie_state: str | None,
+    owner: str | None = None,
+) -> str | None:
+    """None when `state` is the one this browser's cookie holds, was issued for `owner` (the
+    signed-in admin; None without sign-in) and is consumed now (single use, unexpired); else
+    why the answer is refused, in plain words."""
     if not state:
         return _STATE_PROBLEMS[StateCheck.MISSING]
     if not cookie_state:
         return _COOKIE_MISSING
     if not hmac.compare_digest(cookie_state.encode(), state.encode()):
         return _COOKIE_MISMATCH
-    check = states.consume(state, "stripe")
+    check = states.consume(state, "stripe", user_id=owner)
     return None if check is StateCheck.OK else _STATE_PROBLEMS[check]
 
 

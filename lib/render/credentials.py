@@ -8,6 +8,7 @@ from typing import Literal
 import streamlit as st
 
 from lib.app_address import AppAddress
+from lib.auth import Actor, AdminAction
 from lib.config import Settings, get_settings
 from lib.connections import (
     ConnectionOutcome,
@@ -29,10 +30,10 @@ from lib.oauth.stripe_connect import (
     connect_config,
     parse_callback,
     redirect_uri,
-    start_url,
 )
 from lib.providers import PROVIDERS, ProviderName, StripeAdapter, credentials_help, provider_label
 from lib.render import cookies
+from lib.render.access import connect_start_link, current_actor, permit, record
 from lib.render.safe_markdown import code_markdown, escape_markdown
 from lib.render.session import credentials_access, current_user_id
 from lib.render.viewer import current_address, viewer_time_zone, webhook_endpoint
@@ -78,17 +79,25 @@ def render_credentials_page() -> None:
         return
     settings = get_settings()
     address = current_address(settings, CREDENTIALS_PAGE_PATH)
+    actor = current_actor()
+    if not actor.is_admin:
+        st.info("Only admins can connect, test or disconnect accounts.", icon=":material/lock:")
     user_id = current_user_id()
     _finish_stripe_connect(store, user_id, settings)
     summaries = {summary.provider: summary for summary in store.list_connections(user_id)}
     with st.container(border=True):
-        _render_provider("stripe", summaries.get("stripe"), store, user_id, settings, address)
+        _render_provider(
+            "stripe", summaries.get("stripe"), store, user_id, settings, address, actor
+        )
     st.header("Other connections")
     st.caption("The dashboard's widgets do not use these; workflows do.")
     for provider in OTHER_PROVIDERS:
         with st.container(border=True):
-            _render_provider(provider, summaries.get(provider), store, user_id, settings, address)
-    _render_advanced(settings, access.key_origin, address)
+            _render_provider(
+                provider, summaries.get(provider), store, user_id, settings, address, actor
+            )
+    if actor.is_admin:
+        _render_advanced(settings, access.key_origin, address)
 
 
 def _render_advanced(settings: Settings, origin: KeyOrigin | None, address: AppAddress) -> None:
@@ -129,6 +138,10 @@ def _finish_stripe_connect(store: CredentialsStore, user_id: str, settings: Sett
     callback = parse_callback(st.query_params.to_dict())
     if callback is None:
         return
+    actor = permit(AdminAction.CONNECT_FINISH, provider_label("stripe"))
+    if actor is None:
+        st.query_params.clear()
+        return
     with (
         st.spinner("Finishing the Stripe connection…"),
         StripeAdapter(base_url=settings.stripe_api_base) as adapter,
@@ -141,7 +154,10 @@ def _finish_stripe_connect(store: CredentialsStore, user_id: str, settings: Sett
             callback,
             cookies.read_cookie(STATE_COOKIE),
             adapter,
+            state_owner=actor.name if actor.kind == "user" else None,
+            connected_by=actor.name,
         )
+    _record(actor, AdminAction.CONNECT_FINISH, "stripe", outcome)
     _flash_outcome("stripe", outcome)
     if outcome.ok:
         st.session_state[_confirm_key("stripe")] = False
@@ -157,6 +173,7 @@ def _render_provider(
     user_id: str,
     settings: Settings,
     address: AppAddress,
+    actor: Actor,
 ) -> None:
     label = provider_label(provider)
     st.subheader(label)
@@ -172,14 +189,19 @@ def _render_provider(
             f"{problem}. Remove this connection and connect {label} again, or restore the "
             "encryption key it was saved with."
         )
-        st.button("Remove", key=f"remove_{provider}", on_click=_ask_disconnect, kwargs=actions)
+        if actor.is_admin:
+            st.button("Remove", key=f"remove_{provider}", on_click=_ask_disconnect, kwargs=actions)
     else:
         _render_connection(summary, summary.info, label)
-        _render_connection_actions(provider, actions)
+        if actor.is_admin:
+            _render_connection_actions(provider, actions)
+    # Viewers see what is connected, never a control that changes it.
+    if not actor.is_admin:
+        return
     if summary is not None and st.session_state.get(_asking_key(provider)):
         _render_disconnect_confirmation(provider, store, user_id, actions)
     if provider == "stripe" and connect_config(settings) is not None:
-        _render_stripe_connect(address)
+        _render_stripe_connect(address, actor)
     _render_key_form(provider, label, connected=summary is not None, actions=actions)
 
 
@@ -201,6 +223,8 @@ def _render_connection(summary: ConnectionSummary, info: ConnectionInfo, label: 
     if info.masked_key:
         lines.append(f"**Key:** {code_markdown(info.masked_key)} ({how})")
     lines.append(f"**Connected:** {format_datetime(summary.created_at, viewer_time_zone())}")
+    if info.connected_by:
+        lines.append(f"**Connected by:** {escape_markdown(info.connected_by)}")
     st.markdown("  \n".join(lines))
 
 
@@ -268,10 +292,15 @@ def _render_disconnect_confirmation(
             )
 
 
-def _render_stripe_connect(address: AppAddress) -> None:
-    st.link_button(
-        "Connect with Stripe", start_url(address), type="primary", icon=":material/link:"
-    )
+def _render_stripe_connect(address: AppAddress, actor: Actor) -> None:
+    link = connect_start_link(address, actor)
+    if link is None:
+        st.warning(
+            "“Connect with Stripe” needs the sign-in `cookie_secret`, which the app cannot "
+            "read from `.streamlit/secrets.toml`. Paste a key below instead."
+        )
+        return
+    st.link_button("Connect with Stripe", link, type="primary", icon=":material/link:")
     st.caption(
         "You sign in on Stripe, choose the account, and come back to this page. "
         "Or paste a key below."
@@ -311,14 +340,23 @@ def _render_key_form(
 def _connect_with_key(
     store: CredentialsStore, user_id: str, provider: ProviderName, settings: Settings
 ) -> None:
+    actor = permit(AdminAction.CONNECT_KEY, provider_label(provider))
+    if actor is None:
+        return
     fields = key_fields(provider)
     values = {
         field.name: st.session_state.get(_input_key(provider, field)) or "" for field in fields
     }
     with adapter_for(provider, settings) as adapter:
         outcome = connect_with_key(
-            store, user_id, provider, credentials_from_fields(values), adapter
+            store,
+            user_id,
+            provider,
+            credentials_from_fields(values),
+            adapter,
+            connected_by=actor.name,
         )
+    _record(actor, AdminAction.CONNECT_KEY, provider, outcome)
     if outcome.ok:
         for field in fields:
             st.session_state[_input_key(provider, field)] = ""
@@ -329,8 +367,12 @@ def _connect_with_key(
 def _test(
     store: CredentialsStore, user_id: str, provider: ProviderName, settings: Settings
 ) -> None:
+    actor = permit(AdminAction.TEST_CONNECTION, provider_label(provider))
+    if actor is None:
+        return
     with adapter_for(provider, settings) as adapter:
         outcome = check_stored_connection(store, user_id, provider, adapter)
+    _record(actor, AdminAction.TEST_CONNECTION, provider, outcome)
     _flash_outcome(provider, outcome)
 
 
@@ -356,14 +398,35 @@ def _disconnect(
     settings: Settings,
     force: bool = False,
 ) -> None:
+    account = _audit_account(provider, store, user_id)
+    actor = permit(AdminAction.DISCONNECT, account)
+    if actor is None:
+        return
     keep = bool(st.session_state.get(_keep_key(provider)))
     outcome = disconnect(store, user_id, provider, settings, force=force, keep_data=keep)
+    record(
+        actor, AdminAction.DISCONNECT, ok=outcome.removed, account=account, detail=outcome.message
+    )
     st.session_state[_confirm_key(provider)] = outcome.can_remove_anyway
     # Keep the question open while "Remove anyway" is offered, so the keep choice stays.
     st.session_state[_asking_key(provider)] = outcome.can_remove_anyway
     if outcome.removed:
         _stripe_account_changed(provider)
     _flash(provider, "success" if outcome.removed else "error", outcome.message)
+
+
+def _record(
+    actor: Actor, action: AdminAction, provider: ProviderName, outcome: ConnectionOutcome
+) -> None:
+    account_ref = outcome.connection.account_ref if outcome.connection is not None else None
+    account = " ".join(filter(None, [provider_label(provider), account_ref]))
+    record(actor, action, ok=outcome.ok, account=account, detail=outcome.message)
+
+
+def _audit_account(provider: ProviderName, store: CredentialsStore, user_id: str) -> str:
+    # The row names its account in clear, so this works even when it cannot be decrypted.
+    refs = [s.account_ref for s in store.list_connections(user_id) if s.provider == provider]
+    return " ".join(filter(None, [provider_label(provider), refs[0] if refs else None]))
 
 
 def _flash_outcome(provider: ProviderName, outcome: ConnectionOutcome) -> None:

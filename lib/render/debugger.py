@@ -11,10 +11,12 @@ from typing import get_args
 import pandas as pd
 import streamlit as st
 
+from lib.auth import AdminAction
 from lib.config import get_settings
 from lib.dates import format_datetime, format_relative
 from lib.events import EventBus, EventOrigin, InvalidPatternError, validate_pattern
 from lib.events.timeline import TimelineItem, build_timeline, timeline_sources
+from lib.render.access import current_actor, permit, record
 from lib.render.safe_markdown import code_markdown, escape_markdown
 from lib.render.selectable_table import clear_selection, select_one
 from lib.render.session import session_bus
@@ -234,15 +236,17 @@ def show_details(
     st.markdown(item_details(item, zone, datetime.now(UTC)))
     for error in item.errors:
         st.error(escape_markdown(error))
-    replay = st.button(
-        "Replay",
-        key=f"debugger-replay-{item.key}",
-        icon=":material/replay:",
-        help="Deliver this event again to the current subscribers of this session.",
-    )
-    if replay:
-        replay_item(bus, item, server_event)
-        st.rerun()  # the whole page, so the table lists the replay at once
+    # Replaying this session's own events is everyone's; a stored server event is an admin's.
+    if server_event is None or current_actor().is_admin:
+        replay = st.button(
+            "Replay",
+            key=f"debugger-replay-{item.key}",
+            icon=":material/replay:",
+            help="Deliver this event again to the current subscribers of this session.",
+        )
+        if replay:
+            replay_item(bus, item, server_event)
+            st.rerun()  # the whole page, so the table lists the replay at once
     st.json(item.payload, expanded=True)
 
 
@@ -274,7 +278,12 @@ def replay_item(bus: EventBus, item: TimelineItem, server_event: ServerEvent | N
     The replay shows at the top of the timeline with whom it reached.
     """
     if server_event is not None:
+        actor = permit(AdminAction.EVENT_REPLAY)
+        if actor is None:
+            return
         publish_into_bus(bus, server_event)
+        replayed = f"{server_event.name} ({server_event.stripe_event_id})"
+        record(actor, AdminAction.EVENT_REPLAY, ok=True, account=None, detail=replayed)
     elif item.bus_event_id is not None:
         bus.replay(event_ids=[item.bus_event_id])
 

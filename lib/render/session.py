@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from lib.accounts import StripeAccount, resolve_stripe_account
+from lib.auth import WORKSPACE_USER_ID
 from lib.config import Settings, get_settings
 from lib.connections import record_api_failure
 from lib.events import EventBus
@@ -25,19 +26,15 @@ from lib.webhooks.events_store import latest_server_event_id
 from lib.widgets.problems import ViewProblem
 from lib.widgets.sources import WidgetSource, widget_source
 
-LOCAL_USER = "local"
 _BUS_KEY = "_event_bus"
 _reported_key_problems: set[str] = set()
 log = logging.getLogger(__name__)
 
 
 def current_user_id() -> str:
-    """The signed-in user's email when the app is gated by `st.login`, else `local`."""
-    if getattr(st.user, "is_logged_in", False):
-        email = st.user.get("email")
-        if isinstance(email, str) and email:
-            return email
-    return LOCAL_USER
+    """The user id connections are stored under: the workspace's, the same for everyone who
+    signs in (see `lib.auth.workspace`)."""
+    return WORKSPACE_USER_ID
 
 
 @st.cache_resource(show_spinner=False)

@@ -10,8 +10,10 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from lib.accounts import StripeAccount
+from lib.auth import AdminAction
 from lib.config import Settings, get_settings
 from lib.dates import format_datetime
+from lib.render.access import current_actor, permit, record
 from lib.render.safe_markdown import code_markdown, escape_markdown
 from lib.render.selectable_table import clear_selection, select_one
 from lib.render.session import current_account, session_bus
@@ -100,8 +102,16 @@ def render_sync(engine: Engine, account: StripeAccount, settings: Settings) -> N
         )
     else:
         st.caption("Periodic reading is turned off (EVENTS_POLL_ENABLED). Sync now still works.")
-    if st.button("Sync now", icon=":material/sync:"):
-        st.session_state[_SYNC_RESULT] = WEBHOOK_RUNTIME.sync(engine, account)
+    if not current_actor().is_admin:
+        st.caption("Admins can catch up from here with Sync now.")
+    elif st.button("Sync now", icon=":material/sync:") and (
+        actor := permit(AdminAction.EVENTS_SYNC, account.label)
+    ):
+        synced = WEBHOOK_RUNTIME.sync(engine, account)
+        st.session_state[_SYNC_RESULT] = synced
+        said = f"Sync failed: {synced.error}" if synced.error else describe_sync(synced)
+        ok = synced.error is None
+        record(actor, AdminAction.EVENTS_SYNC, ok=ok, account=account.label, detail=said)
     result: PollResult | None = st.session_state.get(_SYNC_RESULT)
     if result is not None:
         if result.error:
@@ -183,15 +193,19 @@ def show_event(event: ServerEvent, zone: tzinfo) -> None:
     st.markdown(event_details(event, zone))
     if event.error:
         st.error(f"Processing failed: {escape_markdown(event.error)}")
+    if not current_actor().is_admin:
+        return  # replaying stored events is an admin action
     again = st.button(
         "Show on the dashboard again",
         icon=":material/replay:",
         help="Deliver this event to the widgets of this browser session again, as if it had "
         "just arrived (for example to see how the Dashboard reacts to it).",
     )
-    if again:
+    if again and (actor := permit(AdminAction.EVENT_REPLAY)):
         publish_server_event(session_bus(), event)
-        delivered = escape_markdown(f"{event.name} ({event.stripe_event_id})")
+        replayed = f"{event.name} ({event.stripe_event_id})"
+        record(actor, AdminAction.EVENT_REPLAY, ok=True, account=None, detail=replayed)
+        delivered = escape_markdown(replayed)
         st.success(f"Delivered {delivered} to the dashboard widgets of this session again.")
 
 

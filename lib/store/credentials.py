@@ -34,6 +34,8 @@ class ConnectionInfo:
     email: str | None = None
     mode: Literal["test", "live"] | None = None
     auth_method: Literal["api_key", "oauth"] = "api_key"
+    connected_by: str | None = None
+    """Who connected it: the signed-in admin's e-mail, or "local visitor" without sign-in."""
 
 
 @dataclass(frozen=True)

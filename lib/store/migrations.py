@@ -554,3 +554,33 @@ def _bound_abuse_tables(connection: Connection) -> None:
         "CREATE INDEX ix_webhook_events_received_at ON webhook_events (received_at)",
     ):
         connection.exec_driver_sql(statement)
+
+
+# Version 6: the audit log of admin actions and refused attempts.
+
+_V6_AUDIT_RESULTS = ("succeeded", "failed", "refused")
+
+
+@migration(6, "audit_log of admin actions and refused attempts")
+def _add_audit_log(connection: Connection) -> None:
+    metadata = sa.MetaData()
+    sa.Table(
+        "audit_log",
+        metadata,
+        sa.Column("id", row_id_type(), primary_key=True, autoincrement=True),
+        sa.Column("occurred_at", UtcDateTime(), nullable=False),
+        sa.Column("actor", sa.String(320), nullable=False),
+        sa.Column("role", sa.String(16), nullable=True),
+        sa.Column("actor_kind", sa.String(16), nullable=False),
+        sa.Column("client_address", sa.String(64), nullable=True),
+        sa.Column("action", sa.String(64), nullable=False),
+        sa.Column("account", sa.String(255), nullable=True),
+        sa.Column("result", sa.String(16), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=True),
+        sa.Column("attempts", sa.BigInteger(), nullable=False, server_default="1"),
+        sa.CheckConstraint(sql_in_list("result", _V6_AUDIT_RESULTS), name="audit_log_result_check"),
+        sa.Index("ix_audit_log_occurred_at", "occurred_at"),
+        sa.Index("ix_audit_log_actor_occurred_at", "actor", "occurred_at"),
+        sa.Index("ix_audit_log_action_occurred_at", "action", "occurred_at"),
+    )
+    metadata.create_all(connection)

@@ -43,6 +43,7 @@ class StateCheck(StrEnum):
     UNKNOWN = "unknown"
     EXPIRED = "expired"
     USED = "used"
+    OTHER_OWNER = "other_owner"
 
 
 def hash_state(state: str) -> str:
@@ -99,15 +100,15 @@ class OAuthStateStore:
         user_id: str | None = None,
     ) -> StateCheck:
         """Use up `state` for `provider` (and, when given, for `user_id`): OK exactly once while
-        unexpired, then USED; EXPIRED after its TTL; UNKNOWN when never issued for them."""
+        unexpired, then USED; EXPIRED after its TTL; OTHER_OWNER when it was issued for another
+        user (it stays unused); UNKNOWN when never issued."""
         if not state:
             return StateCheck.MISSING
         at = now or datetime.now(UTC)
-        matches = sa.and_(
+        issued = sa.and_(
             oauth_states.c.state_hash == hash_state(state), oauth_states.c.provider == provider
         )
-        if user_id is not None:
-            matches = sa.and_(matches, oauth_states.c.user_id == user_id)
+        matches = issued if user_id is None else sa.and_(issued, oauth_states.c.user_id == user_id)
         with self._engine.begin() as connection:
             # The conditional UPDATE is the single-use guarantee: one caller sees rowcount 1.
             claimed = connection.execute(
@@ -120,6 +121,8 @@ class OAuthStateStore:
             row = connection.execute(
                 sa.select(oauth_states.c.used_at, oauth_states.c.expires_at).where(matches)
             ).one_or_none()
+            if row is None and connection.execute(sa.select(sa.literal(1)).where(issued)).first():
+                return StateCheck.OTHER_OWNER
         if row is None:
             return StateCheck.UNKNOWN
         if row.used_at is not None:

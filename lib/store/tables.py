@@ -299,3 +299,27 @@ mirror_event_cursors = sa.Table(
     sa.Column("last_row_id", sa.BigInteger(), nullable=False),
     sa.Column("applied_at", UtcDateTime(), nullable=False),
 )
+
+# Admin actions and refused attempts (migration 6); written by `lib.auth.audit`.
+
+AUDIT_RESULTS: tuple[str, ...] = ("succeeded", "failed", "refused")
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", row_id_type(), primary_key=True, autoincrement=True),
+    sa.Column("occurred_at", UtcDateTime(), nullable=False),
+    sa.Column("actor", sa.String(320), nullable=False),
+    sa.Column("role", sa.String(16), nullable=True),
+    sa.Column("actor_kind", sa.String(16), nullable=False),
+    sa.Column("client_address", sa.String(64), nullable=True),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("account", sa.String(255), nullable=True),
+    sa.Column("result", sa.String(16), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=True),
+    sa.Column("attempts", sa.BigInteger(), nullable=False, server_default="1"),
+    sa.CheckConstraint(sql_in_list("result", AUDIT_RESULTS), name="audit_log_result_check"),
+    sa.Index("ix_audit_log_occurred_at", "occurred_at"),
+    sa.Index("ix_audit_log_actor_occurred_at", "actor", "occurred_at"),
+    sa.Index("ix_audit_log_action_occurred_at", "action", "occurred_at"),
+)

@@ -10,6 +10,8 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from lib.accounts import StripeAccount, stripe_adapter_for
+from lib.auth import AdminAction
+from lib.render.access import current_actor, permit, record
 from lib.render.safe_markdown import escape_markdown
 from lib.render.session import current_account
 from lib.store import get_engine
@@ -48,7 +50,7 @@ def open_mirror_page(title: str) -> tuple[StripeAccount, Engine] | None:
 
 def render_sync_panel(engine: Engine, account: StripeAccount) -> None:
     """When the mirror was last synced, a running sync's progress with Cancel, else Sync now
-    (or Resume); a never-synced account starts syncing on its own."""
+    (or Resume), for admins; a never-synced account starts syncing on its own."""
     with engine.connect() as connection:
         states = read_states(connection, account.key)
     job = sync_jobs.get(account.key)
@@ -57,16 +59,38 @@ def render_sync_panel(engine: Engine, account: StripeAccount) -> None:
         job = _start_sync(engine, account)
     with st.container(border=True, key="mirror-sync-panel"):
         if job is not None and job.running:
-            _sync_progress(account.key)
+            _sync_progress(account)
             return
         left, right = st.columns([4, 1], vertical_alignment="center")
         with left:
             _sync_summary(states, job)
+        if not current_actor().is_admin:
+            return
         resumable = any(state.run_open for state in states.values())
         label = "Resume sync" if resumable else "Sync now"
-        if right.button(label, key="mirror-sync-start", icon=":material/sync:"):
-            _start_sync(engine, account)
-            st.rerun()
+        right.button(
+            label,
+            key="mirror-sync-start",
+            icon=":material/sync:",
+            on_click=_sync_now,
+            args=(engine, account),
+        )
+
+
+def _sync_now(engine: Engine, account: StripeAccount) -> None:
+    actor = permit(AdminAction.SYNC_START, account.label)
+    if actor is None:
+        return
+    _start_sync(engine, account)
+    record(actor, AdminAction.SYNC_START, ok=True, account=account.label, detail="Sync started.")
+
+
+def _cancel_sync(job: SyncJob, account: StripeAccount) -> None:
+    actor = permit(AdminAction.SYNC_CANCEL, account.label)
+    if actor is None:
+        return
+    job.cancel()
+    record(actor, AdminAction.SYNC_CANCEL, ok=True, account=account.label, detail="Cancel asked.")
 
 
 def _start_sync(engine: Engine, account: StripeAccount) -> SyncJob:
@@ -84,8 +108,8 @@ def _start_sync(engine: Engine, account: StripeAccount) -> SyncJob:
 
 
 @st.fragment(run_every=1.0)
-def _sync_progress(account_key: str) -> None:
-    job = sync_jobs.get(account_key)
+def _sync_progress(account: StripeAccount) -> None:
+    job = sync_jobs.get(account.key)
     if job is None or not job.running:
         st.rerun()
         return
@@ -103,8 +127,10 @@ def _sync_progress(account_key: str) -> None:
         st.progress(step / len(SYNC_ORDER), text=f"Step {step + 1} of {len(SYNC_ORDER)}")
     if job.cancel_requested:
         st.caption("Cancelling after the current page…")
-    elif st.button("Cancel sync", key="mirror-sync-cancel"):
-        job.cancel()
+    elif current_actor().is_admin:
+        st.button(
+            "Cancel sync", key="mirror-sync-cancel", on_click=_cancel_sync, args=(job, account)
+        )
 
 
 def _sync_summary(states: dict[Any, ResourceState], job: SyncJob | None) -> None:
