@@ -1,4 +1,4 @@
-"""Entry point: the HTTP routes served beside the app, and the navigation over `pages/`.
+"""Entry point: the HTTP routes served beside the app, and the navigation over `app_pages/`.
 
 `streamlit run app.py` finds the module-level `app` and serves it; `uvicorn app:app` works too.
 """
@@ -31,39 +31,39 @@ if __name__ == "__main__":
         st.stop()
     render_identity(actor)
     audit_page = st.Page(
-        "pages/audit_log.py", title="Audit log", icon=":material/policy:", url_path="audit"
+        "app_pages/audit_log.py", title="Audit log", icon=":material/policy:", url_path="audit"
     )
     navigation = st.navigation(
         [
             st.Page(
-                "pages/dashboard.py", title="Dashboard", icon=":material/dashboard:", default=True
+                "app_pages/dashboard.py", title="Dashboard", icon=":material/dashboard:", default=True
             ),
             st.Page(
-                "pages/charges.py",
+                "app_pages/charges.py",
                 title="Charges",
                 icon=":material/receipt_long:",
                 url_path="charges",
             ),
             st.Page(
-                "pages/subscriptions.py",
+                "app_pages/subscriptions.py",
                 title="Subscriptions",
                 icon=":material/autorenew:",
                 url_path="subscriptions",
             ),
             st.Page(
-                "pages/credentials.py",
+                "app_pages/credentials.py",
                 title="Credentials",
                 icon=":material/key:",
                 url_path="credentials",
             ),
             st.Page(
-                "pages/webhooks.py",
+                "app_pages/webhooks.py",
                 title="Webhooks",
                 icon=":material/webhook:",
                 url_path="webhooks",
             ),
             st.Page(
-                "pages/event_debugger.py",
+                "app_pages/event_debugger.py",
                 title="Event Debugger",
                 icon=":material/bug_report:",
                 url_path="events",

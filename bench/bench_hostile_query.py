@@ -111,7 +111,7 @@ def page_run_ms(page: str, params: dict[str, str]) -> tuple[float, bool]:
 
     from lib.config import PROJECT_ROOT
 
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / f"{page}.py"), default_timeout=120)
+    at = AppTest.from_file(str(PROJECT_ROOT / "app_pages" / f"{page}.py"), default_timeout=120)
     for key, value in params.items():
         at.query_params[key] = value
     started = time.perf_counter()

@@ -15,7 +15,7 @@ from tests.markdown_links import visible_text
 def run_app(
     page: str | None = None, timeout: float = 60, context: dict[str, Any] | None = None
 ) -> AppTest:
-    """Run app.py (and switch to `page`, e.g. "pages/credentials.py") with a fresh data cache;
+    """Run app.py (and switch to `page`, e.g. "app_pages/credentials.py") with a fresh data cache;
     `context` is what the browser reports (`url`, `timezone`, see AppTest.context)."""
     st.cache_data.clear()
     app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=timeout)

@@ -22,7 +22,7 @@ from tests.apptest_support import shown_text, unescape
 from tests.loopback_server import LoopbackServer, Reply
 from tests.sign_in_support import ADMIN, VIEWER, audit_rows, configure_sign_in, signed_in
 
-PAGES = PROJECT_ROOT / "pages"
+PAGES = PROJECT_ROOT / "app_pages"
 GOOD_KEY = "sk_test_51HqLyjWDarjtT1zdp7dcXbUyQ4242"
 ACCOUNT = {"id": "acct_1Dashboard", "business_profile": {"name": "Rocket Rides"}}
 REFUSED = "Only admins can do this, so nothing was changed. The attempt was recorded."

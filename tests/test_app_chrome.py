@@ -51,3 +51,12 @@ def test_the_page_icon_is_the_bundled_image_served_by_the_app(
     assert "/media/" in favicon and favicon.endswith(".png") and "://" not in favicon, favicon
     with Image.open(PROJECT_ROOT / "assets" / "favicon.png") as icon:
         assert icon.format == "PNG" and icon.size == (64, 64)
+
+
+def test_no_pages_folder_lets_a_deep_link_skip_the_entry() -> None:
+    # Streamlit serves `pages/*.py` beside the entry on its own (multipage v1) on the first visit
+    # after a start, without app.py's sign-in gate, banner and layout; the pages live elsewhere.
+    assert not (PROJECT_ROOT / "pages").exists()
+    scripts = sorted(path.name for path in (PROJECT_ROOT / "app_pages").glob("*.py"))
+    entry = (PROJECT_ROOT / "app.py").read_text()
+    assert scripts and all(f'"app_pages/{name}"' in entry for name in scripts)

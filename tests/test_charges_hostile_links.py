@@ -21,7 +21,7 @@ from tests.apptest_support import shown_text
 from tests.markdown_links import link_targets
 from tests.test_charges_link_bounds import ACCOUNT, IGNORED, charge
 
-PAGE = str(PROJECT_ROOT / "pages" / "charges.py")
+PAGE = str(PROJECT_ROOT / "app_pages" / "charges.py")
 CHOICE_KEYS = ("range", "refunded", "disputed", "sort", "dir", "from", "to", "page")
 LIST_KEYS = ("status", "currency", "brand")
 AMOUNT_KEYS = ("min", "max")

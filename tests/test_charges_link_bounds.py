@@ -20,7 +20,7 @@ from lib.sync.state import record_page
 from tests.apptest_support import shown_text
 from tests.markdown_links import links_to
 
-PAGE = str(PROJECT_ROOT / "pages" / "charges.py")
+PAGE = str(PROJECT_ROOT / "app_pages" / "charges.py")
 ACCOUNT = "demo"
 IGNORED = "Ignored a value in the link that is not a valid filter"
 

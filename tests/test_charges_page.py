@@ -20,7 +20,7 @@ from lib.store import get_engine
 from lib.sync import SYNC_ORDER, write_objects
 from lib.sync.state import record_page
 
-PAGE = str(PROJECT_ROOT / "pages" / "charges.py")
+PAGE = str(PROJECT_ROOT / "app_pages" / "charges.py")
 ACCOUNT = "demo"  # no key is configured in tests, so the page reads the demo account
 
 
@@ -274,7 +274,7 @@ def test_the_subscriptions_page_shows_mrr_churn_and_how_they_are_defined(mirror:
             int(datetime.now(UTC).timestamp()),
         )
 
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "subscriptions.py"), default_timeout=30)
+    at = AppTest.from_file(str(PROJECT_ROOT / "app_pages" / "subscriptions.py"), default_timeout=30)
     at.run()
 
     assert not at.exception

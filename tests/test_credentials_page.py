@@ -27,7 +27,7 @@ from lib.sync import write_objects
 from tests.apptest_support import unescape
 from tests.loopback_server import LoopbackServer, Reply
 
-PAGE = Path(__file__).resolve().parent.parent / "pages" / "credentials.py"
+PAGE = Path(__file__).resolve().parent.parent / "app_pages" / "credentials.py"
 GOOD_KEY = "sk_test_51HqLyjWDarjtT1zdp7dcXbUyQ4242"
 ACCOUNT = {"id": "acct_1Dashboard", "business_profile": {"name": "Rocket Rides"}}
 

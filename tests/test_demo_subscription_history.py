@@ -53,7 +53,7 @@ def test_the_subscriptions_page_shows_new_and_churned_mrr_for_the_demo_account()
     )
     assert report.outcome == "complete"
 
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "subscriptions.py"), default_timeout=30)
+    at = AppTest.from_file(str(PROJECT_ROOT / "app_pages" / "subscriptions.py"), default_timeout=30)
     at.run()
 
     assert not at.exception

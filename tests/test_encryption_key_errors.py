@@ -90,7 +90,7 @@ def test_a_malformed_key_is_named_on_the_credentials_page_instead_of_blaming_the
 ) -> None:
     use_encryption_key(monkeypatch, MALFORMED)
 
-    app = run_app("pages/credentials.py")
+    app = run_app("app_pages/credentials.py")
 
     errors = [error.value for error in app.error]
     page_error = [text for text in shown_text(app) if "can be neither shown nor saved" in text]
@@ -108,7 +108,7 @@ def test_a_malformed_key_shows_no_other_accounts_charges_on_the_charges_page(
     use_encryption_key(monkeypatch, MALFORMED)
 
     # AppTest runs a switched-to page without app.py's banner; the page must still hold back.
-    app = run_app("pages/charges.py")
+    app = run_app("app_pages/charges.py")
 
     assert_no_other_account_shown(app, configured_account)
 
@@ -133,7 +133,7 @@ def test_a_valid_key_that_did_not_encrypt_the_connection_is_named_on_the_credent
 ) -> None:
     use_encryption_key(monkeypatch, Fernet.generate_key().decode())
 
-    app = run_app("pages/credentials.py")
+    app = run_app("app_pages/credentials.py")
 
     card_errors = [text for text in shown_text(app) if "Remove this connection" in text]
     assert card_errors

@@ -65,7 +65,7 @@ def test_a_database_that_is_down_is_explained_in_plain_words(
     monkeypatch.setenv("DATABASE_URL", f"postgresql+psycopg://app@127.0.0.1:{port}/db")
     lib.config.get_settings.cache_clear()
 
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / f"{page}.py"), default_timeout=30).run()
+    at = AppTest.from_file(str(PROJECT_ROOT / "app_pages" / f"{page}.py"), default_timeout=30).run()
 
     assert not at.exception
     assert any(plain_words in error.value for error in at.error)

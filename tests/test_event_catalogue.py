@@ -23,7 +23,7 @@ from lib.webhooks.mapping import MESH_NAMES, to_mesh_event
 from lib.widgets.interactions import SERVER_EVENT_PATTERNS
 from tests.apptest_support import run_app, select_row, shown_text
 
-DEBUGGER = "pages/event_debugger.py"
+DEBUGGER = "app_pages/event_debugger.py"
 
 
 def test_names_are_looked_up_exactly_before_their_family() -> None:

@@ -15,9 +15,9 @@ from lib.store import get_engine
 from lib.webhooks.events_store import new_event, store_event
 from tests.apptest_support import run_app, select_row, shown_text, table, unescape
 
-DEBUGGER = "pages/event_debugger.py"
+DEBUGGER = "app_pages/event_debugger.py"
 TIMELINE = "debugger-events-"
-DASHBOARD = "pages/dashboard.py"
+DASHBOARD = "app_pages/dashboard.py"
 PAYMENT_FIELDS = ("id", "amount", "currency", "customer", "status")
 CUSTOMER_EMPTY_STATE = "Select a payment to see its customer"
 

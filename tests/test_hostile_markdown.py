@@ -235,7 +235,7 @@ def test_a_connected_accounts_name_is_shown_literally_on_every_page() -> None:
         ),
     )
 
-    app = run_app("pages/credentials.py")
+    app = run_app("app_pages/credentials.py")
 
     assert_no_link_to_evil(app)
     assert any(ACCOUNT_NAME in unescape(source) for source in markdown_sources(app))
@@ -266,7 +266,7 @@ def test_connecting_an_account_with_a_hostile_name_flashes_it_literally(
         "/v1/account",
         Reply(json={"id": "acct_1Hostile", "business_profile": {"name": ACCOUNT_NAME}}),
     )
-    app = AppTest.from_file(str(PROJECT_ROOT / "pages" / "credentials.py"), default_timeout=30)
+    app = AppTest.from_file(str(PROJECT_ROOT / "app_pages" / "credentials.py"), default_timeout=30)
     app.run()
 
     app.text_input(key="key_stripe_pat").input("sk_test_51HqLyjWDarjtT1zdp7dcXbUyQ4242")
@@ -287,7 +287,7 @@ def test_a_hostile_error_description_on_the_oauth_return_is_shown_literally(
     monkeypatch.setattr(
         lib.render.cookies, "read_cookie", lambda name: state if name == STATE_COOKIE else None
     )
-    app = AppTest.from_file(str(PROJECT_ROOT / "pages" / "credentials.py"), default_timeout=30)
+    app = AppTest.from_file(str(PROJECT_ROOT / "app_pages" / "credentials.py"), default_timeout=30)
     app.query_params["error"] = "access_denied"
     app.query_params["error_description"] = hostile("description")
     app.query_params["state"] = state
@@ -353,7 +353,7 @@ def hostile_mirror() -> None:
 
 
 def open_charge(row: int) -> AppTest:
-    app = AppTest.from_file(str(PROJECT_ROOT / "pages" / "charges.py"), default_timeout=30)
+    app = AppTest.from_file(str(PROJECT_ROOT / "app_pages" / "charges.py"), default_timeout=30)
     app.run()
     app.session_state["charges_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     app.run()
@@ -381,7 +381,7 @@ def test_a_charges_detail_shows_hostile_fields_literally() -> None:
 
 
 def test_an_amount_that_is_not_a_number_is_named_literally() -> None:
-    app = AppTest.from_file(str(PROJECT_ROOT / "pages" / "charges.py"), default_timeout=30)
+    app = AppTest.from_file(str(PROJECT_ROOT / "app_pages" / "charges.py"), default_timeout=30)
     app.query_params["currency"] = "usd"
     app.run()
 
@@ -411,7 +411,7 @@ def store_hostile_event() -> int:
 
 def test_a_hostile_stored_event_is_shown_literally_in_the_debugger() -> None:
     event_id = store_hostile_event()
-    app = run_app("pages/event_debugger.py")
+    app = run_app("app_pages/event_debugger.py")
     select_row(app, "debugger-events-", 0)
     assert any(f"Stored event #{event_id}" in text for text in map(unescape, markdown_sources(app)))
 
@@ -428,7 +428,7 @@ def test_a_hostile_event_and_sync_error_are_shown_literally_on_the_webhooks_page
 ) -> None:
     store_hostile_event()
     record_poll_error(get_engine(), "demo", hostile("poll error"))
-    app = run_app("pages/webhooks.py")
+    app = run_app("app_pages/webhooks.py")
 
     assert_no_link_to_evil(app)
     assert_shown_literally(app, "poll error")
@@ -450,7 +450,7 @@ def test_a_hostile_event_and_sync_error_are_shown_literally_on_the_webhooks_page
         monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_" + "k" * 24)
         monkeypatch.setenv("STRIPE_API_BASE", stripe_api.url + "/v1")
         lib.config.get_settings.cache_clear()
-        app = run_app("pages/webhooks.py")
+        app = run_app("app_pages/webhooks.py")
         next(button for button in app.button if button.label == "Sync now").click()
         app.run()
 

@@ -1,4 +1,4 @@
-"""The layout rules, read from the source with `ast`: only `lib/render/` (with `pages/` and
+"""The layout rules, read from the source with `ast`: only `lib/render/` (with `app_pages/` and
 `app.py`) imports Streamlit, and no two `lib` packages import each other, even through others
 or from inside a function."""
 

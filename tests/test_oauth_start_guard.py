@@ -168,7 +168,7 @@ def test_an_admins_ticket_starts_a_flow_bound_to_that_admin(sign_in_on: None) ->
 def test_the_credentials_page_gives_its_admin_a_link_that_the_route_accepts(
     sign_in_on: None,
 ) -> None:
-    page = AppTest.from_file(str(PROJECT_ROOT / "pages" / "credentials.py"), default_timeout=60)
+    page = AppTest.from_file(str(PROJECT_ROOT / "app_pages" / "credentials.py"), default_timeout=60)
     page.user = signed_in(ADMIN)
     page.run()
     [link] = [button.proto.url for button in page.get("link_button")]
@@ -186,7 +186,7 @@ def finish_as(
     user: str, state: str, cookie: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> AppTest:
     monkeypatch.setattr(lib.render.cookies, "read_cookie", lambda name: cookie)
-    page = AppTest.from_file(str(PROJECT_ROOT / "pages" / "credentials.py"), default_timeout=60)
+    page = AppTest.from_file(str(PROJECT_ROOT / "app_pages" / "credentials.py"), default_timeout=60)
     page.user = signed_in(user)
     page.query_params["code"] = "ac_from_stripe"
     page.query_params["state"] = state

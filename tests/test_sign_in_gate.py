@@ -24,7 +24,7 @@ from tests.sign_in_support import (
     signed_in,
 )
 
-PAGES = sorted(str(path) for path in (PROJECT_ROOT / "pages").glob("*.py"))
+PAGES = sorted(str(path) for path in (PROJECT_ROOT / "app_pages").glob("*.py"))
 SIGN_IN_PAGE = sorted(
     [
         "Payments dashboard",
@@ -161,12 +161,12 @@ def test_a_stripe_answer_reaching_a_signed_out_browser_is_refused_and_recorded(
 
 
 def test_the_audit_log_page_is_offered_to_admins_only(sign_in_on: None) -> None:
-    admin = open_app(signed_in(ADMIN), page="pages/audit_log.py")
+    admin = open_app(signed_in(ADMIN), page="app_pages/audit_log.py")
 
     assert not admin.exception
     assert [title.value for title in admin.title] == ["Audit log"]
     with pytest.raises(ValueError, match="audit_log"):
-        open_app(signed_in(VIEWER), page="pages/audit_log.py")
+        open_app(signed_in(VIEWER), page="app_pages/audit_log.py")
 
 
 def test_local_mode_shows_a_remote_visitor_the_data_read_only_with_how_to_sign_in(

@@ -17,7 +17,7 @@ from tests.apptest_support import run_app, select_row, shown_text, unescape
 from tests.loopback_server import LoopbackServer, Reply
 from tests.test_webhook_receiver import stripe_event
 
-PAGE = "pages/webhooks.py"
+PAGE = "app_pages/webhooks.py"
 EVENTS = "webhook-events-"
 
 

@@ -41,9 +41,10 @@ def require_viewer() -> Actor:
     applies); otherwise the sign-in or "not allowed" page is drawn in place of the page and the
     run stops.
 
-    Every page script calls this first, not only `app.py`: Streamlit runs a page script without
-    the entry when a `pages/` folder exists and the first visit after a start asks for that
-    page (its multipage v1 fallback), and AppTest reruns page scripts the same way.
+    Every page script calls this first, not only `app.py`: AppTest runs page scripts on their own,
+    and so would Streamlit if the page folder were named `pages/` (its multipage v1 fallback
+    serves such a page without the entry on the first visit after a start; the folder is named
+    `app_pages/` for that reason).
     """
     actor = current_actor()
     if actor.role is None:

@@ -7,7 +7,7 @@ import streamlit as st
 from lib.accounts import StripeAccount
 from lib.render.safe_markdown import badge_label, escape_markdown
 
-CREDENTIALS_PAGE = "pages/credentials.py"
+CREDENTIALS_PAGE = "app_pages/credentials.py"
 
 
 def render_account_banner(account: StripeAccount) -> None:
