@@ -36,7 +36,10 @@ if __name__ == "__main__":
     navigation = st.navigation(
         [
             st.Page(
-                "app_pages/dashboard.py", title="Dashboard", icon=":material/dashboard:", default=True
+                "app_pages/dashboard.py",
+                title="Dashboard",
+                icon=":material/dashboard:",
+                default=True,
             ),
             st.Page(
                 "app_pages/charges.py",
