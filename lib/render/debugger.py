@@ -238,14 +238,16 @@ def show_details(
         st.error(escape_markdown(error))
     # Replaying this session's own events is everyone's; a stored server event is an admin's.
     if server_event is None or current_actor().is_admin:
-        replay = st.button(
+        # The check runs in the callback, so a click forged into a rerun is refused too.
+        replayed = st.button(
             "Replay",
             key=f"debugger-replay-{item.key}",
             icon=":material/replay:",
             help="Deliver this event again to the current subscribers of this session.",
+            on_click=replay_item,
+            args=(bus, item, server_event),
         )
-        if replay:
-            replay_item(bus, item, server_event)
+        if replayed:
             st.rerun()  # the whole page, so the table lists the replay at once
     st.json(item.payload, expanded=True)
 

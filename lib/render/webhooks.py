@@ -195,18 +195,34 @@ def show_event(event: ServerEvent, zone: tzinfo) -> None:
         st.error(f"Processing failed: {escape_markdown(event.error)}")
     if not current_actor().is_admin:
         return  # replaying stored events is an admin action
-    again = st.button(
+    # The check runs in the callback, so a click forged into a rerun is refused too.
+    st.button(
         "Show on the dashboard again",
         icon=":material/replay:",
         help="Deliver this event to the widgets of this browser session again, as if it had "
         "just arrived (for example to see how the Dashboard reacts to it).",
+        on_click=_show_again,
+        args=(event,),
     )
-    if again and (actor := permit(AdminAction.EVENT_REPLAY)):
-        publish_server_event(session_bus(), event)
-        replayed = f"{event.name} ({event.stripe_event_id})"
-        record(actor, AdminAction.EVENT_REPLAY, ok=True, account=None, detail=replayed)
-        delivered = escape_markdown(replayed)
-        st.success(f"Delivered {delivered} to the dashboard widgets of this session again.")
+    delivered = st.session_state.pop(_SHOWN_AGAIN, None)
+    if delivered:
+        st.success(
+            f"Delivered {escape_markdown(delivered)} to the dashboard widgets of this session "
+            "again."
+        )
+
+
+_SHOWN_AGAIN = "_webhooks_shown_again"
+
+
+def _show_again(event: ServerEvent) -> None:
+    actor = permit(AdminAction.EVENT_REPLAY)
+    if actor is None:
+        return
+    publish_server_event(session_bus(), event)
+    replayed = f"{event.name} ({event.stripe_event_id})"
+    record(actor, AdminAction.EVENT_REPLAY, ok=True, account=None, detail=replayed)
+    st.session_state[_SHOWN_AGAIN] = replayed
 
 
 def event_details(event: ServerEvent, zone: tzinfo) -> str:
