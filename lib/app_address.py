@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from lib.render.safe_markdown import http_url
+from lib.safe_url import http_url
 
 AddressSource = Literal["setting", "browser", "unknown"]
 FALLBACK_BASE = "http://localhost:8501"

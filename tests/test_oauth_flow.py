@@ -163,7 +163,11 @@ def test_without_app_url_stripe_returns_the_browser_to_the_address_it_started_fr
 ) -> None:
     monkeypatch.delenv("APP_URL")
     lib.config.get_settings.cache_clear()
-    browser = TestClient(Starlette(routes=build_routes()), base_url="https://dash.example.com")
+    browser = TestClient(
+        Starlette(routes=build_routes()),
+        base_url="https://dash.example.com",
+        client=LOOPBACK_CLIENT,  # local mode: only this computer may connect an account
+    )
 
     response = browser.get("/api/auth/stripe", follow_redirects=False)
 

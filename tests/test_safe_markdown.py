@@ -10,14 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lib.render.safe_markdown import (
-    MAX_URL_LENGTH,
     badge_label,
     badge_markdown,
     code_markdown,
     escape_markdown,
-    http_url,
     link_markdown,
 )
+from lib.safe_url import MAX_URL_LENGTH, http_url
 from tests.markdown_links import link_targets, links_to, visible_text
 
 EVIL = "evil.example"
