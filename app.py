@@ -5,7 +5,7 @@
 
 import streamlit as st
 
-from lib.config import PROJECT_ROOT
+from lib.config import PROJECT_ROOT, follow_streamlit_secrets_files
 from lib.http_routes import build_routes
 from lib.providers.masking import install_log_redaction
 from lib.webhooks import webhook_lifespan
@@ -14,6 +14,8 @@ from lib.webhooks import webhook_lifespan
 FAVICON = PROJECT_ROOT / "assets" / "favicon.png"
 
 install_log_redaction()
+# The app's settings must come from the secrets files st.login reads (`--secrets.files` too).
+follow_streamlit_secrets_files(lambda: st.get_option("secrets.files"))
 app = st.App("app.py", routes=build_routes(), lifespan=webhook_lifespan())
 
 if __name__ == "__main__":

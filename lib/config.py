@@ -8,6 +8,7 @@ same settings apply under `streamlit run`, `uvicorn app:app`, the CLI and the te
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,8 +21,29 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STRIPE_API_VERSION = "2024-06-20"
 
 
+SecretsFilesOption = Callable[[], Iterable[str]]
+_streamlit_secrets_files: SecretsFilesOption | None = None
+
+
+def follow_streamlit_secrets_files(option: SecretsFilesOption) -> None:
+    """From now on read secrets.toml from the files `option()` names: app.py passes Streamlit's
+    `secrets.files` option, so the settings (and the `[auth]` table the start route checks) come
+    from the same files as `st.login`, including `--secrets.files` and the working directory's
+    `.streamlit/secrets.toml`. Entries that are not files (Kubernetes secret folders) are
+    skipped."""
+    global _streamlit_secrets_files
+    before = secrets_files()
+    _streamlit_secrets_files = option
+    # app.py calls this on every rerun: only a change of files may cost a re-read.
+    if secrets_files() != before:
+        get_settings.cache_clear()
+
+
 def secrets_files() -> list[Path]:
-    """Where Streamlit looks for secrets.toml, lowest priority first."""
+    """Where secrets.toml is read, lowest priority first: where Streamlit reads it once app.py
+    has said so, else `~/.streamlit/` and the project's `.streamlit/` (the CLI)."""
+    if _streamlit_secrets_files is not None:
+        return [Path(entry) for entry in _streamlit_secrets_files()]
     return [
         Path.home() / ".streamlit" / "secrets.toml",
         PROJECT_ROOT / ".streamlit" / "secrets.toml",

@@ -11,12 +11,14 @@ from pathlib import Path
 import psycopg
 import pytest
 from hypothesis import settings as hypothesis_settings
+from playwright.sync_api import Page, sync_playwright
 from sqlalchemy.engine import Engine, make_url
 
 import lib.config
 import lib.render.client
 from lib.store import create_db_engine, dispose_engines, migrate
 from tests.app_process import free_port
+from tests.chromium import CHROMIUM_ARGS, WAIT_MS, require_chromium
 from tests.oidc_provider import NO_NODE, OidcProvider, app_redirect_uri, unavailable_reason
 
 # Generated-input tests check behaviour, never speed: a busy CI machine must not fail them.
@@ -152,3 +154,17 @@ def oidc_provider(oidc_app_port: int, tmp_path: Path) -> Iterator[OidcProvider]:
 def _libpq_conninfo(url: str) -> str:
     """The SQLAlchemy URL as a plain libpq URL that psycopg.connect accepts."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Page]:
+    """A page in Debian's Chromium; skipped when it is missing, except under CI=true."""
+    chromium = require_chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.set_default_timeout(WAIT_MS)
+            yield page
+        finally:
+            browser.close()

@@ -6,8 +6,9 @@
         ...  # point the code under test at server.url
         assert server.requests[0].headers["Authorization"] == "Bearer sk_test_..."
 
-Queued replies are used first, in order; then the path's handler, if any. A request with
-nothing scripted gets 501 and is listed in `server.unscripted`; a handler that raises gives
+Queued replies are used first, in order; then the path's handler, if any; then the handler
+given to `otherwise`, if any (a stand-in that answers every path). A request with nothing
+scripted gets 501 and is listed in `server.unscripted`; a handler that raises gives
 500 and its exception is listed in `server.handler_errors`.
 """
 
@@ -82,6 +83,7 @@ class LoopbackServer:
         self._lock = threading.Lock()
         self._queued: defaultdict[_Route, deque[Reply]] = defaultdict(deque)
         self._handlers: dict[_Route, Handler] = {}
+        self._fallback: Handler | None = None
         self._requests: list[RecordedRequest] = []
         self.unscripted: list[RecordedRequest] = []
         self.handler_errors: list[Exception] = []
@@ -120,6 +122,11 @@ class LoopbackServer:
         with self._lock:
             self._handlers[(method, path)] = handler
 
+    def otherwise(self, handler: Handler) -> None:
+        """Answer every request that no queued reply or path handler covers with `handler`."""
+        with self._lock:
+            self._fallback = handler
+
     def close(self) -> None:
         """Stop serving and free the port."""
         self._httpd.shutdown()
@@ -143,8 +150,10 @@ class LoopbackServer:
             for route in ((request.method, request.path), (None, request.path)):
                 if self._queued[route]:
                     return self._queued[route].popleft()
-            handler = self._handlers.get((request.method, request.path)) or self._handlers.get(
-                (None, request.path)
+            handler = (
+                self._handlers.get((request.method, request.path))
+                or self._handlers.get((None, request.path))
+                or self._fallback
             )
             if handler is None:
                 self.unscripted.append(request)

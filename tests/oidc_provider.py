@@ -194,8 +194,8 @@ def auth_secrets_toml(
 def write_streamlit_secrets(app_folder: Path, provider: OidcProvider, redirect_uri: str) -> Path:
     """Write `app_folder/.streamlit/secrets.toml` holding the `[auth]` block for `provider`;
     returns its path. Pass it to `streamlit run` as `--secrets.files <path>` so no other
-    secrets.toml is read. The product's own settings (`ADMIN_EMAILS`, ...) go in the app's
-    environment: `lib.config` reads secrets.toml only from its usual places."""
+    secrets.toml is read (the product's app.py then reads its settings from it too); the tests
+    give the product's own settings (`ADMIN_EMAILS`, ...) in the app's environment."""
     path = app_folder / ".streamlit" / "secrets.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(auth_secrets_toml(provider, redirect_uri), encoding="utf-8")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -29,23 +28,13 @@ from lib.store.crypto import KEY_FILE_NAME
 from lib.store.db import SQLITE_FILE_NAME
 from lib.webhooks.events_store import list_server_events, new_event, record_outcomes, store_event
 from tests.app_process import AppProcess
+from tests.chromium import CHROMIUM_ARGS, WAIT_MS, require_chromium
 from tests.test_event_mesh_app import demo_get
 from tests.test_hostile_markdown import EVIL, PHISH, hostile, widget
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-WAIT_MS = 30_000
 # Streamlit's data grid: rows (and the header) are 35 px tall, the selection box column is first.
 ROW_HEIGHT = 35
 ROW_MARKER_X = 16
@@ -54,12 +43,7 @@ ROW_MARKER_X = 16
 @pytest.fixture(scope="module")
 def chromium() -> Path:
     """Debian's Chromium; skipped when missing, except under CI=true where that is a failure."""
-    if not CHROMIUM.is_file():
-        reason = f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}; CI=true requires it")
-        pytest.skip(reason)
-    return CHROMIUM
+    return require_chromium()
 
 
 @dataclass(frozen=True)

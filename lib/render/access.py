@@ -44,8 +44,9 @@ LOCAL_READ_ONLY = (
 def sign_in_config() -> SignInSettings | None:
     """The sign-in settings, or None in local mode.
 
-    Streamlit may find an `[auth]` table where the app's settings do not (its `secrets.files`
-    option): `st.user` then carries `is_logged_in`, and the app stays closed as if configured.
+    Streamlit may find an `[auth]` table where the app's settings do not (a secrets folder,
+    which only Streamlit reads): `st.user` then carries `is_logged_in`, and the app stays closed
+    as if configured.
     """
     found = sign_in_settings(read_auth_section())
     if found is None and "is_logged_in" in st.user.to_dict():
