@@ -8,13 +8,13 @@ import streamlit as st
 from lib.config import PROJECT_ROOT
 from lib.http_routes import build_routes
 from lib.providers.masking import install_log_redaction
-from lib.webhooks import webhook_lifespan
+from lib.workflows.runtime import app_lifespan
 
 # Bundled: a Material icon as page icon is an SVG the browser fetches from fonts.gstatic.com.
 FAVICON = PROJECT_ROOT / "assets" / "favicon.png"
 
 install_log_redaction()
-app = st.App("app.py", routes=build_routes(), lifespan=webhook_lifespan())
+app = st.App("app.py", routes=build_routes(), lifespan=app_lifespan())
 
 if __name__ == "__main__":
     from lib.render.access import current_actor, render_identity

@@ -19,7 +19,13 @@ from lib.widgets.value_types import ConditionText, EventPattern, Slug, Text, one
 from lib.workflows.actions import ACTIONS, ActionName
 from lib.workflows.templates import TemplateSyntaxError, parse_template
 
-ENRICHED_FIELDS: tuple[str, ...] = ("customer_email", "customer_phone", "customer_name", "invoice")
+ENRICHED_FIELDS: tuple[str, ...] = (
+    "customer_email",
+    "customer_phone",
+    "customer_name",
+    "invoice",
+    "invoice_url",
+)
 """Values read from the Stripe event's object (and the local copy of its customer), beyond the
 mesh payload, for triggers on Stripe events."""
 LimitKey = Literal["customer"]
