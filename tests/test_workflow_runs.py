@@ -5,6 +5,7 @@ that record what would have been sent; SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -421,3 +422,36 @@ def test_slack_refusal_fails_with_its_error_and_5xx_is_dead_lettered_after_the_l
     retried = store.get_run(engine, second.id)
     assert retried is not None and retried.status == "succeeded"
     assert len(providers.issues) == 2
+
+
+@pytest.mark.postgres
+def test_two_runners_on_one_postgresql_send_each_side_effect_once(
+    postgres_url: str, settings_for: bytes, providers: FakeProviders
+) -> None:
+    from lib.store import create_db_engine, migrate
+
+    engine = create_db_engine(postgres_url)
+    migrate(engine)
+    credentials = CredentialsStore(engine, SecretBox([settings_for]))
+    credentials.save(
+        "local",
+        "jira",
+        ProviderCredentials(
+            pat="jira-token-1234", email="ops@example.test", site="a.atlassian.net"
+        ),
+        ConnectionInfo(),
+    )
+    live(engine, "payment-onboarding-jira")
+    for number in range(60):
+        paid(engine, f"evt_{number:03d}", email=f"c{number}@example.test")
+    first, second = (WorkflowRunner(engine=lambda: engine) for _ in range(2))
+    WebhookWorker(lambda: engine, reactions=[("*", first.react)]).process_pending()
+    threads = [threading.Thread(target=runner.process_due) for runner in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    summaries = sorted(issue["fields"]["summary"] for issue in providers.issues.values())
+    assert summaries == sorted(f"Onboard new customer: c{n}@example.test" for n in range(60))
+    assert len(providers.requests_to("/rest/api/3/issue")) == 60
+    engine.dispose()
