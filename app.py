@@ -66,6 +66,12 @@ if __name__ == "__main__":
                 url_path="webhooks",
             ),
             st.Page(
+                "app_pages/workflows.py",
+                title="Workflows",
+                icon=":material/account_tree:",
+                url_path="workflows",
+            ),
+            st.Page(
                 "app_pages/event_debugger.py",
                 title="Event Debugger",
                 icon=":material/bug_report:",
