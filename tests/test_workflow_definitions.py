@@ -155,3 +155,13 @@ def test_the_events_steps_publish_are_catalogued_server_events() -> None:
         assert {"workflow", "run", "stripe_event_id", "dry_run"} <= set(event.fields)
     failed = catalogued_event("workflow.run.failed")
     assert failed is not None and failed.kind == "server event"
+
+
+def test_pages_show_phone_numbers_and_emails_partly_masked() -> None:
+    from lib.workflows.masking import mask_text, mask_values
+
+    assert mask_values({"to": "5550100123", "body": "hi jenny@example.com"}) == {
+        "to": "5••••••123",
+        "body": "hi j•••@example.com",
+    }
+    assert mask_text("call +1 555 0100 123") == "call +1•••••••123"

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 _EMAIL = re.compile(r"([^@\s]+)@([^@\s]+)")
-_PHONE = re.compile(r"\+?\d[\d ().-]{5,}\d")
+_PHONE = re.compile(r"\+\d[\d ().-]{5,}\d")
 
 
 def mask_phone(phone: str) -> str:
@@ -31,8 +31,15 @@ def mask_text(text: str) -> str:
     return _PHONE.sub(lambda match: mask_phone(match.group(0)), masked)
 
 
+_PHONE_KEYS = frozenset({"to", "customer_phone"})
+
+
 def mask_values(values: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of `values` with the text of each value masked."""
-    return {
-        key: mask_text(value) if isinstance(value, str) else value for key, value in values.items()
-    }
+    """A copy of `values` with the text of each value masked (a phone field wholly)."""
+    return {key: _masked(key, value) for key, value in values.items()}
+
+
+def _masked(key: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    return mask_phone(value) if key.lower() in _PHONE_KEYS else mask_text(value)
