@@ -8,7 +8,7 @@ import streamlit as st
 from lib.config import PROJECT_ROOT, follow_streamlit_secrets_files
 from lib.http_routes import build_routes
 from lib.providers.masking import install_log_redaction
-from lib.webhooks import webhook_lifespan
+from lib.workflows.runtime import app_lifespan
 
 # Bundled: a Material icon as page icon is an SVG the browser fetches from fonts.gstatic.com.
 FAVICON = PROJECT_ROOT / "assets" / "favicon.png"
@@ -16,7 +16,7 @@ FAVICON = PROJECT_ROOT / "assets" / "favicon.png"
 install_log_redaction()
 # The app's settings must come from the secrets files st.login reads (`--secrets.files` too).
 follow_streamlit_secrets_files(lambda: st.get_option("secrets.files"))
-app = st.App("app.py", routes=build_routes(), lifespan=webhook_lifespan())
+app = st.App("app.py", routes=build_routes(), lifespan=app_lifespan())
 
 if __name__ == "__main__":
     from lib.render.access import current_actor, render_identity
@@ -66,6 +66,12 @@ if __name__ == "__main__":
                 title="Webhooks",
                 icon=":material/webhook:",
                 url_path="webhooks",
+            ),
+            st.Page(
+                "app_pages/workflows.py",
+                title="Workflows",
+                icon=":material/account_tree:",
+                url_path="workflows",
             ),
             st.Page(
                 "app_pages/event_debugger.py",

@@ -103,6 +103,16 @@ class Settings(BaseSettings):
     """The app's public URL; unset, pages use the address in the browser (lib.app_address)."""
     app_data_dir: Path = PROJECT_ROOT / ".data"
     widgets_dir: Path = PROJECT_ROOT / "widgets"
+    workflows_dir: Path = PROJECT_ROOT / "workflows"
+    jira_base_url: str | None = None
+    """Overrides the Jira site of the stored connection (tests and staging point it elsewhere)."""
+    jira_project_key: str | None = None
+    slack_api_base: str = "https://slack.com/api"
+    slack_sales_channel: str = "#sales"
+    twilio_api_base: str = "https://api.twilio.com"
+    twilio_from: str | None = None
+    workflow_portal_return_url: str | None = None
+    """Where a failed-payment SMS points when the charge has no invoice page."""
     database_url: SecretStr | None = None
     app_encryption_key: SecretStr | None = None
     events_poll_interval_seconds: float = 60.0
@@ -121,6 +131,10 @@ class Settings(BaseSettings):
         "app_encryption_key",
         "database_url",
         "app_url",
+        "jira_base_url",
+        "jira_project_key",
+        "twilio_from",
+        "workflow_portal_return_url",
         mode="before",
     )
     @classmethod

@@ -250,7 +250,8 @@ CASES: list[tuple[str, Any, str]] = [
         "stripe.subscription.selected; server events: stripe.payment.received, "
         "stripe.payment.failed, stripe.payment.refunded, stripe.subscription.created, "
         "stripe.subscription.updated, stripe.subscription.deleted, "
-        "stripe.invoice.payment_failed, stripe.account.deauthorized, stripe.event.*",
+        "stripe.invoice.payment_failed, stripe.account.deauthorized, jira.issue.created, "
+        "slack.message.posted, twilio.sms.sent, workflow.run.failed, stripe.event.*",
     ),
     (
         "click publishing a server event",

@@ -20,6 +20,10 @@ class AdminAction(StrEnum):
     EVENT_REPLAY = "events.replay"
     AUDIT_VIEW = "audit.view"
     AUDIT_EXPORT = "audit.export"
+    WORKFLOW_SWITCH = "workflows.switch"
+    WORKFLOW_RETRY = "workflows.retry"
+    WORKFLOW_CANCEL = "workflows.cancel"
+    WORKFLOW_TEST_EVENT = "workflows.test_event"
     SIGN_IN = "sign_in"
     """Not an admin action: a signed-in identity the allow-list refuses is recorded under it."""
 
@@ -36,5 +40,9 @@ ACTION_LABELS: Mapping[AdminAction, str] = {
     AdminAction.EVENT_REPLAY: "Replay a stored event",
     AdminAction.AUDIT_VIEW: "Open the audit log",
     AdminAction.AUDIT_EXPORT: "Export the audit log",
+    AdminAction.WORKFLOW_SWITCH: "Turn a workflow's real sends on or off",
+    AdminAction.WORKFLOW_RETRY: "Retry a workflow run",
+    AdminAction.WORKFLOW_CANCEL: "Cancel a workflow run",
+    AdminAction.WORKFLOW_TEST_EVENT: "Send a test event",
     AdminAction.SIGN_IN: "Sign in",
 }

@@ -85,6 +85,35 @@ SUBSCRIPTION_SELECTED = CataloguedEvent(
     description="a subscription chosen in a widget",
     fields=("id", "customer", "status"),
 )
+WORKFLOW_EVENT_FIELDS: tuple[str, ...] = ("workflow", "run", "stripe_event_id", "dry_run")
+"""What every event a workflow step publishes carries: the workflow, its run, the Stripe event
+that started the run, and whether the step was a dry run (nothing sent)."""
+
+
+def _workflow(name: str, description: str, *extra: str) -> CataloguedEvent:
+    return CataloguedEvent(
+        name=name, origin="server", description=description, fields=(*extra, *WORKFLOW_EVENT_FIELDS)
+    )
+
+
+JIRA_ISSUE_CREATED = _workflow(
+    "jira.issue.created", "a workflow created a Jira issue", "key", "url", "customer"
+)
+SLACK_MESSAGE_POSTED = _workflow(
+    "slack.message.posted", "a workflow posted a Slack message", "channel", "ts"
+)
+TWILIO_SMS_SENT = _workflow(
+    "twilio.sms.sent", "a workflow sent an SMS through Twilio", "sid", "to", "customer"
+)
+WORKFLOW_RUN_FAILED = _workflow(
+    "workflow.run.failed", "a workflow run failed or gave up", "status", "step", "error"
+)
+WORKFLOW_EVENTS: tuple[CataloguedEvent, ...] = (
+    JIRA_ISSUE_CREATED,
+    SLACK_MESSAGE_POSTED,
+    TWILIO_SMS_SENT,
+    WORKFLOW_RUN_FAILED,
+)
 ACCOUNT_DEAUTHORIZED = _server(
     "stripe.account.deauthorized", "account.application.deauthorized", "application"
 )
@@ -98,6 +127,7 @@ SERVER_EVENTS: tuple[CataloguedEvent, ...] = (
     _server("stripe.subscription.deleted", "customer.subscription.deleted"),
     _server("stripe.invoice.payment_failed", "invoice.payment_failed"),
     ACCOUNT_DEAUTHORIZED,
+    *WORKFLOW_EVENTS,
     CataloguedEvent(
         name=f"{UNMAPPED_STRIPE_PREFIX}.*",
         origin="server",

@@ -584,3 +584,133 @@ def _add_audit_log(connection: Connection) -> None:
         sa.Index("ix_audit_log_action_occurred_at", "action", "occurred_at"),
     )
     metadata.create_all(connection)
+
+
+# Version 7: workflow runs, their steps, per-customer limits and switches; workflow events.
+
+_V7_SOURCES = (*_V3_SOURCES, "workflow")
+_V7_RUN_STATUSES = (
+    "pending",
+    "running",
+    "succeeded",
+    "skipped",
+    "failed",
+    "dead",
+    "unknown",
+    "cancelled",
+)
+_V7_STEP_STATUSES = ("sending", "succeeded", "dry_run", "skipped", "waiting", "failed", "unknown")
+
+
+@migration(7, "workflow runs, steps, limits and switches; events published by workflows")
+def _add_workflows(connection: Connection) -> None:
+    metadata = sa.MetaData()
+    sa.Table(
+        "workflow_switches",
+        metadata,
+        sa.Column("workflow_id", sa.String(128), primary_key=True),
+        sa.Column("live", sa.Boolean(), nullable=False),
+        sa.Column("changed_at", UtcDateTime(), nullable=False),
+        sa.Column("changed_by", sa.String(320), nullable=True),
+    )
+    sa.Table(
+        "workflow_runs",
+        metadata,
+        sa.Column("id", row_id_type(), primary_key=True, autoincrement=True),
+        sa.Column("workflow_id", sa.String(128), nullable=False),
+        sa.Column("trigger_event_id", sa.String(255), nullable=False),
+        sa.Column("trigger_name", sa.String(255), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("dry_run", sa.Boolean(), nullable=False),
+        sa.Column("context", sa.Text(), nullable=False),
+        sa.Column("next_step", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
+        sa.Column("lease_until", UtcDateTime(), nullable=True),
+        sa.Column("lease_owner", sa.String(64), nullable=True),
+        sa.Column("outcome", sa.Text(), nullable=True),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("updated_at", UtcDateTime(), nullable=False),
+        sa.Column("finished_at", UtcDateTime(), nullable=True),
+        sa.UniqueConstraint(
+            "workflow_id", "trigger_event_id", name="workflow_runs_workflow_id_trigger_event_id_key"
+        ),
+        sa.CheckConstraint(
+            sql_in_list("status", _V7_RUN_STATUSES), name="workflow_runs_status_check"
+        ),
+        sa.Index("ix_workflow_runs_status_next_attempt_at", "status", "next_attempt_at"),
+        sa.Index("ix_workflow_runs_created_at", "created_at"),
+    )
+    sa.Table(
+        "workflow_steps",
+        metadata,
+        sa.Column("run_id", sa.BigInteger(), primary_key=True),
+        sa.Column("position", sa.Integer(), primary_key=True),
+        sa.Column("step_id", sa.String(64), nullable=False),
+        sa.Column("action", sa.String(64), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("request", sa.Text(), nullable=True),
+        sa.Column("response", sa.Text(), nullable=True),
+        sa.Column("outputs", sa.Text(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("started_at", UtcDateTime(), nullable=False),
+        sa.Column("finished_at", UtcDateTime(), nullable=True),
+        sa.CheckConstraint(
+            sql_in_list("status", _V7_STEP_STATUSES), name="workflow_steps_status_check"
+        ),
+    )
+    sa.Table(
+        "workflow_limits",
+        metadata,
+        sa.Column("workflow_id", sa.String(128), primary_key=True),
+        sa.Column("limit_key", sa.String(255), primary_key=True),
+        sa.Column("run_id", sa.BigInteger(), nullable=False),
+        sa.Column("taken_at", UtcDateTime(), nullable=False),
+    )
+    metadata.create_all(connection)
+    # Events a workflow step publishes are stored beside Stripe's, with their own source.
+    sources_check = sql_in_list("source", _V7_SOURCES)
+    if connection.dialect.name == "sqlite":
+        webhook_events = _v5_webhook_events(_V7_SOURCES)
+        rebuild_sqlite_table(connection, webhook_events, [c.name for c in webhook_events.columns])
+    else:
+        for statement in (
+            "ALTER TABLE webhook_events DROP CONSTRAINT webhook_events_source_check",
+            f"ALTER TABLE webhook_events ADD CONSTRAINT webhook_events_source_check "
+            f"CHECK ({sources_check})",
+        ):
+            connection.exec_driver_sql(statement)
+
+
+def _v5_webhook_events(sources: tuple[str, ...]) -> sa.Table:
+    """webhook_events as of version 5, with `sources` allowed in its source check."""
+    return sa.Table(
+        "webhook_events",
+        sa.MetaData(),
+        sa.Column("id", row_id_type(), primary_key=True, autoincrement=True),
+        sa.Column("provider", sa.String(32), nullable=False),
+        sa.Column("event_id", sa.String(255), nullable=False),
+        sa.Column("event_type", sa.String(255), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("received_at", UtcDateTime(), nullable=False, server_default=sa.func.now()),
+        sa.Column("source", sa.String(16), nullable=False, server_default="webhook"),
+        sa.Column("mesh_name", sa.String(255), nullable=True),
+        sa.Column("mesh_payload", sa.Text(), nullable=True),
+        sa.Column("event_created", sa.BigInteger(), nullable=True),
+        sa.Column("account_ref", sa.String(255), nullable=True),
+        sa.Column("livemode", sa.Boolean(), nullable=True),
+        sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+        sa.Column("processed_at", UtcDateTime(), nullable=True),
+        sa.Column("processing_error", sa.Text(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+        sa.UniqueConstraint("provider", "event_id", name="webhook_events_provider_event_id_key"),
+        sa.CheckConstraint(
+            sql_in_list("provider", _V2_PROVIDERS), name="webhook_events_provider_check"
+        ),
+        sa.CheckConstraint(sql_in_list("source", sources), name="webhook_events_source_check"),
+        sa.CheckConstraint(sql_in_list("status", _V3_STATUSES), name="webhook_events_status_check"),
+        sa.Index("ix_webhook_events_status_id", "status", "id"),
+        sa.Index("ix_webhook_events_mesh_name_id", "mesh_name", "id"),
+        sa.Index("ix_webhook_events_received_at", "received_at"),
+    )

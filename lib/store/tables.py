@@ -18,7 +18,7 @@ PROVIDER_NAMES: tuple[str, ...] = (
     "twilio",
 )
 CONNECTION_STATUSES: tuple[str, ...] = ("connected", "needs_reconnect")
-WEBHOOK_EVENT_SOURCES: tuple[str, ...] = ("webhook", "poll")
+WEBHOOK_EVENT_SOURCES: tuple[str, ...] = ("webhook", "poll", "workflow")
 WEBHOOK_EVENT_STATUSES: tuple[str, ...] = ("pending", "processed", "failed")
 MAX_ERROR_TEXT_LENGTH = 1000
 """Characters of error text kept in a row (`last_error`, `processing_error`); the rest is cut."""
@@ -322,4 +322,94 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_occurred_at", "occurred_at"),
     sa.Index("ix_audit_log_actor_occurred_at", "actor", "occurred_at"),
     sa.Index("ix_audit_log_action_occurred_at", "action", "occurred_at"),
+)
+
+
+# Workflow runs (migration 7); written by `lib.workflows.store`.
+
+WORKFLOW_RUN_STATUSES: tuple[str, ...] = (
+    "pending",
+    "running",
+    "succeeded",
+    "skipped",
+    "failed",
+    "dead",
+    "unknown",
+    "cancelled",
+)
+WORKFLOW_STEP_STATUSES: tuple[str, ...] = (
+    "sending",
+    "succeeded",
+    "dry_run",
+    "skipped",
+    "waiting",
+    "failed",
+    "unknown",
+)
+
+workflow_switches = sa.Table(
+    "workflow_switches",
+    metadata,
+    sa.Column("workflow_id", sa.String(128), primary_key=True),
+    sa.Column("live", sa.Boolean(), nullable=False),
+    sa.Column("changed_at", UtcDateTime(), nullable=False),
+    sa.Column("changed_by", sa.String(320), nullable=True),
+)
+
+workflow_runs = sa.Table(
+    "workflow_runs",
+    metadata,
+    sa.Column("id", row_id_type(), primary_key=True, autoincrement=True),
+    sa.Column("workflow_id", sa.String(128), nullable=False),
+    sa.Column("trigger_event_id", sa.String(255), nullable=False),
+    sa.Column("trigger_name", sa.String(255), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("dry_run", sa.Boolean(), nullable=False),
+    sa.Column("context", sa.Text(), nullable=False),
+    sa.Column("next_step", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
+    sa.Column("lease_until", UtcDateTime(), nullable=True),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("outcome", sa.Text(), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("finished_at", UtcDateTime(), nullable=True),
+    sa.UniqueConstraint(
+        "workflow_id", "trigger_event_id", name="workflow_runs_workflow_id_trigger_event_id_key"
+    ),
+    sa.CheckConstraint(
+        sql_in_list("status", WORKFLOW_RUN_STATUSES), name="workflow_runs_status_check"
+    ),
+    sa.Index("ix_workflow_runs_status_next_attempt_at", "status", "next_attempt_at"),
+    sa.Index("ix_workflow_runs_created_at", "created_at"),
+)
+
+workflow_steps = sa.Table(
+    "workflow_steps",
+    metadata,
+    sa.Column("run_id", sa.BigInteger(), primary_key=True),
+    sa.Column("position", sa.Integer(), primary_key=True),
+    sa.Column("step_id", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("request", sa.Text(), nullable=True),
+    sa.Column("response", sa.Text(), nullable=True),
+    sa.Column("outputs", sa.Text(), nullable=True),
+    sa.Column("error", sa.Text(), nullable=True),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("finished_at", UtcDateTime(), nullable=True),
+    sa.CheckConstraint(
+        sql_in_list("status", WORKFLOW_STEP_STATUSES), name="workflow_steps_status_check"
+    ),
+)
+
+workflow_limits = sa.Table(
+    "workflow_limits",
+    metadata,
+    sa.Column("workflow_id", sa.String(128), primary_key=True),
+    sa.Column("limit_key", sa.String(255), primary_key=True),
+    sa.Column("run_id", sa.BigInteger(), nullable=False),
+    sa.Column("taken_at", UtcDateTime(), nullable=False),
 )

@@ -85,6 +85,14 @@ class WebhookWorker(BackgroundLoop):
         self._idle_seconds = idle_seconds
         self._coalesce_seconds = coalesce_seconds
 
+    def add_reaction(self, pattern: str, reaction: Reaction) -> None:
+        """Also run `reaction` for events matching `pattern` (call before `start`); adding the
+        same pair again changes nothing (app.py runs again on every page run)."""
+        validate_pattern(pattern)
+        if (pattern, reaction) in self._reactions:
+            return
+        self._reactions = (*self._reactions, (pattern, reaction))
+
     def wake(self) -> None:
         """Ask the thread to look for pending events now (cheap; call after every commit)."""
         self._wakeup.set()

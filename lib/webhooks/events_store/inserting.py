@@ -16,7 +16,8 @@ from lib.store.upsert import dialect_insert
 from lib.webhooks.events_store.writing import PROVIDER, writing
 from lib.webhooks.mapping import to_mesh_event
 
-EventSource = Literal["webhook", "poll"]
+EventSource = Literal["webhook", "poll", "workflow"]
+"""How an event arrived; `workflow` events are published by workflow steps."""
 
 
 @dataclass(frozen=True)
