@@ -5,7 +5,6 @@ nothing of Streamlit or Authlib is mocked."""
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from collections.abc import Iterator
@@ -13,10 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from lib.config import PROJECT_ROOT
 from tests.app_process import AppProcess
+from tests.browser_support import chromium_page, saved_on_failure
 from tests.oidc_browser import confirm_sign_out_at_provider, sign_in_at_provider
 from tests.oidc_provider import (
     ADMIN_EMAIL,
@@ -28,7 +28,6 @@ from tests.oidc_provider import (
     id_token_claims,
     write_streamlit_secrets,
 )
-from tests.test_browser_e2e import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, saved_on_failure
 
 PROBE_APP = PROJECT_ROOT / "tests" / "oidc_probe_app.py"
 
@@ -111,19 +110,8 @@ def test_auth_block_has_what_st_login_requires(oidc_provider: OidcProvider, tmp_
 @pytest.fixture
 def browser_page() -> Iterator[Page]:
     """A page in Debian's Chromium; skipped when it is missing, except under CI=true."""
-    if not CHROMIUM.is_file():
-        reason = f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}; CI=true requires it")
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.set_default_timeout(WAIT_MS)
-            yield page
-        finally:
-            browser.close()
+    with chromium_page(1200, 900) as page:
+        yield page
 
 
 @pytest.fixture
