@@ -53,19 +53,11 @@ LARGEST = ("page=<5,000 digits>", "q=<100,000 x %>", "OAuth answer, 100,000 char
 
 def isolate(folder: Path) -> None:
     """A fresh data dir and no secrets: the pages read the demo account, as in the tests."""
-    os.environ["APP_DATA_DIR"] = str(folder)
-    for name in (
-        "DATABASE_URL",
-        "STRIPE_SECRET_KEY",
-        "APP_ENCRYPTION_KEY",
-        "STRIPE_CLIENT_ID",
-        "STRIPE_WEBHOOK_SECRET",
-        "STRIPE_API_BASE",
-        "WIDGETS_DIR",
-    ):
-        os.environ.pop(name, None)
     import lib.config
 
+    for name in lib.config.SETTING_VARIABLES:
+        os.environ.pop(name, None)
+    os.environ["APP_DATA_DIR"] = str(folder)
     lib.config.secrets_files = lambda: []
     lib.config.get_settings.cache_clear()
 

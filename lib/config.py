@@ -179,6 +179,10 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, StreamlitSecretsSource(settings_cls))
 
 
+SETTING_VARIABLES: tuple[str, ...] = tuple(name.upper() for name in Settings.model_fields)
+"""Every environment variable the settings are read from."""
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings; tests call `get_settings.cache_clear()` after changing env."""

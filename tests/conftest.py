@@ -11,14 +11,19 @@ from pathlib import Path
 import psycopg
 import pytest
 from hypothesis import settings as hypothesis_settings
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 from sqlalchemy.engine import Engine, make_url
+from streamlit import config
 
 import lib.config
 import lib.render.client
-from lib.store import create_db_engine, dispose_engines, migrate
+from lib.config import PROJECT_ROOT
+from lib.store import CredentialsStore, create_db_engine, dispose_engines, migrate
 from tests.app_process import free_port
-from tests.chromium import CHROMIUM_ARGS, WAIT_MS, require_chromium
+from tests.browser_support import chromium_page
+from tests.ci import missing_requirement
+from tests.credentials_support import app_credentials_store, point_at_fake_stripe
+from tests.loopback_server import LoopbackServer
 from tests.oidc_provider import NO_NODE, OidcProvider, app_redirect_uri, unavailable_reason
 
 # Generated-input tests check behaviour, never speed: a busy CI machine must not fail them.
@@ -26,34 +31,8 @@ hypothesis_settings.register_profile("suite", deadline=None)
 hypothesis_settings.load_profile("suite")
 
 DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-ISOLATED_VARIABLES = (
-    "DATABASE_URL",
-    "STRIPE_SECRET_KEY",
-    "APP_ENCRYPTION_KEY",
-    "STRIPE_CLIENT_ID",
-    "STRIPE_WEBHOOK_SECRET",
-    "STRIPE_API_BASE",
-    "STRIPE_CONNECT_BASE",
-    "WIDGETS_DIR",
-    "WORKFLOWS_DIR",
-    "JIRA_BASE_URL",
-    "JIRA_PROJECT_KEY",
-    "SLACK_API_BASE",
-    "SLACK_SALES_CHANNEL",
-    "TWILIO_API_BASE",
-    "TWILIO_FROM",
-    "WORKFLOW_PORTAL_RETURN_URL",
-    "APP_URL",
-    "EVENTS_POLL_ENABLED",
-    "EVENTS_POLL_INTERVAL_SECONDS",
-    "WEBHOOK_BODY_TIMEOUT_SECONDS",
-    "WEBHOOK_BODIES_IN_FLIGHT_MB",
-    "WEBHOOK_EVENTS_RETENTION_DAYS",
-    "ALLOWED_EMAIL_DOMAINS",
-    "ALLOWED_EMAILS",
-    "ADMIN_EMAILS",
-    "ALLOW_REMOTE_ADMIN",
-)
+# Everything but the data dir, which each test gets fresh.
+ISOLATED_VARIABLES = tuple(name for name in lib.config.SETTING_VARIABLES if name != "APP_DATA_DIR")
 
 
 @pytest.fixture(autouse=True)
@@ -81,6 +60,30 @@ def browser_on_this_computer(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def stripe_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
+    """Stripe's API and Connect on loopback, with the app's settings pointing at them."""
+    with LoopbackServer() as server:
+        point_at_fake_stripe(monkeypatch, server)
+        yield server
+
+
+@pytest.fixture
+def store() -> CredentialsStore:
+    """The credentials store the pages use (the app's database and encryption key)."""
+    return app_credentials_store()
+
+
+@pytest.fixture
+def repo_streamlit_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Streamlit's options as `streamlit run` reads them from the project's .streamlit/."""
+    monkeypatch.chdir(PROJECT_ROOT)
+    config.get_config_options(force_reparse=True)
+    yield
+    monkeypatch.undo()
+    config.get_config_options(force_reparse=True)
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A SQLite database file of its own."""
     return f"sqlite:///{tmp_path / 'test.db'}"
@@ -96,10 +99,7 @@ def postgres_server_url() -> str:
             pass
     except psycopg.OperationalError as exc:
         where = parsed.render_as_string(hide_password=True)
-        reason = f"PostgreSQL not reachable at {where}: {' '.join(str(exc).split())}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason} (CI=true requires it)")
-        pytest.skip(reason)
+        missing_requirement(f"PostgreSQL not reachable at {where}: {' '.join(str(exc).split())}")
     return url
 
 
@@ -130,10 +130,13 @@ def db_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     """An engine on a database migrated to the latest version, once per backend."""
-    created = create_db_engine(db_url)
-    migrate(created)
-    yield created
-    created.dispose()
+    yield from _migrated_engine(db_url)
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+    """An engine on a SQLite file of its own, migrated to the latest version."""
+    yield from _migrated_engine(sqlite_url)
 
 
 @pytest.fixture
@@ -148,15 +151,22 @@ def oidc_provider(oidc_app_port: int, tmp_path: Path) -> Iterator[OidcProvider]:
     is missing; skipped where `npm ci --prefix tests/oidc` was not run, except under CI=true
     (`.ci/run` installs it wherever Node is) where that is a failure."""
     reason = unavailable_reason()
-    if reason is not None:
-        if reason != NO_NODE and os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}; CI=true requires it")
+    if reason == NO_NODE:
         pytest.skip(reason)
+    if reason is not None:
+        missing_requirement(reason)
     provider = OidcProvider([app_redirect_uri(oidc_app_port)], tmp_path)
     try:
         yield provider
     finally:
         provider.stop()
+
+
+def _migrated_engine(url: str) -> Iterator[Engine]:
+    created = create_db_engine(url)
+    migrate(created)
+    yield created
+    created.dispose()
 
 
 def _libpq_conninfo(url: str) -> str:
@@ -167,12 +177,5 @@ def _libpq_conninfo(url: str) -> str:
 @pytest.fixture
 def browser_page() -> Iterator[Page]:
     """A page in Debian's Chromium; skipped when it is missing, except under CI=true."""
-    chromium = require_chromium()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.set_default_timeout(WAIT_MS)
-            yield page
-        finally:
-            browser.close()
+    with chromium_page(1200, 900) as page:
+        yield page

@@ -5,56 +5,33 @@ a query string) is refused where it happens and recorded; what admins do is reco
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import lib.config
 import lib.render.client
 from lib.config import PROJECT_ROOT
-from lib.providers import ProviderCredentials
 from lib.render.session import _BUS_KEY
-from lib.store import ConnectionInfo, CredentialsStore, OAuthStateStore, get_engine, load_secret_box
+from lib.store import CredentialsStore, OAuthStateStore, get_engine
 from lib.webhooks.events_store import new_event, store_event
 from tests.apptest_support import select_row, shown_text, table, unescape
+from tests.credentials_support import (
+    ACCOUNT,
+    GOOD_KEY,
+    offer_stripe_connect,
+    save_pasted_key,
+)
 from tests.loopback_server import LoopbackServer, Reply
 from tests.sign_in_support import ADMIN, VIEWER, audit_rows, configure_sign_in, signed_in
 
 PAGES = PROJECT_ROOT / "app_pages"
-GOOD_KEY = "sk_test_51HqLyjWDarjtT1zdp7dcXbUyQ4242"
-ACCOUNT = {"id": "acct_1Dashboard", "business_profile": {"name": "Rocket Rides"}}
 REFUSED = "Only admins can do this, so nothing was changed. The attempt was recorded."
-
-
-@pytest.fixture
-def stripe_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
-    with LoopbackServer() as server:
-        monkeypatch.setenv("STRIPE_API_BASE", server.url + "/v1")
-        monkeypatch.setenv("STRIPE_CONNECT_BASE", server.url)
-        lib.config.get_settings.cache_clear()
-        yield server
-
-
-@pytest.fixture
-def store(stripe_fake: LoopbackServer) -> CredentialsStore:
-    box, _ = load_secret_box(lib.config.get_settings())
-    return CredentialsStore(get_engine(), box)
 
 
 @pytest.fixture
 def sign_in_on(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     configure_sign_in(monkeypatch, tmp_path)
-
-
-def save_key(store: CredentialsStore) -> None:
-    store.save(
-        "local",
-        "stripe",
-        ProviderCredentials(pat=GOOD_KEY),
-        ConnectionInfo(masked_key="sk_test_...4242", account_id="acct_1Dashboard", mode="test"),
-    )
 
 
 def open_page(name: str, user: dict[str, object] | None = None) -> AppTest:
@@ -69,9 +46,9 @@ def errors(app: AppTest) -> list[str]:
 
 
 def test_a_viewer_sees_the_connection_but_no_control_that_changes_it(
-    sign_in_on: None, store: CredentialsStore
+    sign_in_on: None, store: CredentialsStore, stripe_fake: LoopbackServer
 ) -> None:
-    save_key(store)
+    save_pasted_key(store)
 
     app = open_page("credentials.py", signed_in(VIEWER))
 
@@ -86,7 +63,7 @@ def test_a_viewer_sees_the_connection_but_no_control_that_changes_it(
 def test_a_click_the_session_may_no_longer_make_is_refused_and_recorded(
     sign_in_on: None, store: CredentialsStore, stripe_fake: LoopbackServer
 ) -> None:
-    save_key(store)
+    save_pasted_key(store)
     app = open_page("credentials.py", signed_in(ADMIN))
     app.button(key="disconnect_stripe").click().run()
 
@@ -153,9 +130,7 @@ def test_the_oauth_answer_in_a_viewers_url_is_refused_and_recorded(
     stripe_fake: LoopbackServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("STRIPE_CLIENT_ID", "ca_FkyHCg7X8mlvCUdMDao4mMxagUfhIwXb")
-    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_51PlatformKeyAbCdEfGhIjKlMn0001")
-    lib.config.get_settings.cache_clear()
+    offer_stripe_connect(monkeypatch)
     state = OAuthStateStore(get_engine()).create("stripe", VIEWER)
     app = AppTest.from_file(str(PAGES / "credentials.py"), default_timeout=60)
     app.user = signed_in(VIEWER)
@@ -219,9 +194,9 @@ def test_the_audit_page_lists_filters_and_offers_the_export(sign_in_on: None) ->
 
 
 def test_in_local_mode_a_remote_visitor_reads_only_and_a_crafted_click_is_refused(
-    store: CredentialsStore, monkeypatch: pytest.MonkeyPatch
+    store: CredentialsStore, stripe_fake: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    save_key(store)
+    save_pasted_key(store)
     app = open_page("credentials.py")
     app.button(key="test_stripe").click()
     monkeypatch.setattr(lib.render.client, "client_address", lambda: "203.0.113.9")

@@ -4,8 +4,6 @@ missing)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from PIL import Image
 from streamlit import config
@@ -14,16 +12,6 @@ from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
 from lib.config import PROJECT_ROOT
 from tests.apptest_support import run_app
-
-
-@pytest.fixture
-def repo_streamlit_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Streamlit's options as `streamlit run` reads them from the project's .streamlit/."""
-    monkeypatch.chdir(PROJECT_ROOT)
-    config.get_config_options(force_reparse=True)
-    yield
-    monkeypatch.undo()
-    config.get_config_options(force_reparse=True)
 
 
 def test_the_toolbar_shows_viewers_no_deploy_button(repo_streamlit_config: None) -> None:

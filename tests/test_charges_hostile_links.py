@@ -15,10 +15,10 @@ from streamlit.testing.v1 import AppTest
 
 from lib.config import PROJECT_ROOT
 from lib.store import get_engine
-from lib.sync import SYNC_ORDER, write_objects
-from lib.sync.state import record_page
+from lib.sync import write_objects
 from tests.apptest_support import shown_text
 from tests.markdown_links import link_targets
+from tests.mirror_support import record_synced
 from tests.test_charges_link_bounds import ACCOUNT, IGNORED, charge
 
 PAGE = str(PROJECT_ROOT / "app_pages" / "charges.py")
@@ -89,10 +89,7 @@ def mirror() -> None:
     charges = [charge("ch_usd", 1999, "usd"), charge("ch_jpy", 1500, "jpy")]
     with get_engine().begin() as connection:
         write_objects(connection, ACCOUNT, "charges", charges, int(datetime.now(UTC).timestamp()))
-        for resource in SYNC_ORDER:
-            record_page(
-                connection, ACCOUNT, resource, cursor=None, newest_created=None, finished=True
-            )
+        record_synced(connection, ACCOUNT)
 
 
 @settings(

@@ -15,10 +15,10 @@ from lib.config import PROJECT_ROOT
 from lib.finance import ChargeFilters, from_query_params, parse_major_amount, to_minor
 from lib.finance.filters import AmountError
 from lib.store import get_engine
-from lib.sync import SYNC_ORDER, write_objects
-from lib.sync.state import record_page
+from lib.sync import write_objects
 from tests.apptest_support import shown_text
 from tests.markdown_links import links_to
+from tests.mirror_support import charge_object, record_synced
 
 PAGE = str(PROJECT_ROOT / "app_pages" / "charges.py")
 ACCOUNT = "demo"
@@ -27,25 +27,7 @@ IGNORED = "Ignored a value in the link that is not a valid filter"
 
 def charge(charge_id: str, amount: int, currency: str, status: str = "succeeded") -> dict[str, Any]:
     created = int((datetime.now(UTC) - timedelta(hours=1)).timestamp())
-    return {
-        "id": charge_id,
-        "object": "charge",
-        "amount": amount,
-        "amount_refunded": 0,
-        "currency": currency,
-        "created": created,
-        "status": status,
-        "customer": None,
-        "description": f"Order {charge_id}",
-        "refunded": False,
-        "disputed": False,
-        "livemode": False,
-        "failure_code": None,
-        "failure_message": None,
-        "receipt_url": None,
-        "billing_details": {"email": "ana@example.com", "name": None},
-        "payment_method_details": {"type": "card", "card": {"brand": "visa", "last4": "4242"}},
-    }
+    return charge_object(charge_id, amount, currency, created=created, status=status)
 
 
 @pytest.fixture
@@ -58,10 +40,7 @@ def mirror() -> None:
     ]
     with get_engine().begin() as connection:
         write_objects(connection, ACCOUNT, "charges", charges, int(datetime.now(UTC).timestamp()))
-        for resource in SYNC_ORDER:
-            record_page(
-                connection, ACCOUNT, resource, cursor=None, newest_created=None, finished=True
-            )
+        record_synced(connection, ACCOUNT)
 
 
 def open_page(**params: str) -> AppTest:

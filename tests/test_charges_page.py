@@ -17,8 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from lib.config import PROJECT_ROOT
 from lib.store import get_engine
-from lib.sync import SYNC_ORDER, write_objects
-from lib.sync.state import record_page
+from lib.sync import write_objects
+from tests.mirror_support import record_synced
 
 PAGE = str(PROJECT_ROOT / "app_pages" / "charges.py")
 ACCOUNT = "demo"  # no key is configured in tests, so the page reads the demo account
@@ -71,13 +71,9 @@ CHARGES = [
 @pytest.fixture
 def mirror() -> None:
     """The demo account's mirror holds CHARGES and counts as synced (no sync starts)."""
-    engine = get_engine()
-    with engine.begin() as connection:
+    with get_engine().begin() as connection:
         write_objects(connection, ACCOUNT, "charges", CHARGES, int(datetime.now(UTC).timestamp()))
-        for resource in SYNC_ORDER:
-            record_page(
-                connection, ACCOUNT, resource, cursor=None, newest_created=None, finished=True
-            )
+        record_synced(connection, ACCOUNT)
 
 
 def page() -> AppTest:

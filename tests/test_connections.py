@@ -16,11 +16,11 @@ from lib.connections import (
     disconnect,
 )
 from lib.providers import ProviderCredentials, RetryPolicy, StripeAdapter, TwilioAdapter
-from lib.store import ConnectionInfo, CredentialsStore, get_engine, load_secret_box
+from lib.store import ConnectionInfo, CredentialsStore, get_engine
 from lib.store.tables import user_credentials
+from tests.credentials_support import GOOD_KEY
 from tests.loopback_server import LoopbackServer, Reply
 
-GOOD_KEY = "sk_test_51HqLyjWDarjtT1zdp7dcXbUyQ4242"
 ACCOUNT = {
     "id": "acct_1Dashboard",
     "email": "owner@rocketrides.example",
@@ -43,12 +43,6 @@ def adapter(stripe_api: LoopbackServer) -> Iterator[StripeAdapter]:
     retry = RetryPolicy(max_attempts=2, base_delay=0)
     with StripeAdapter(base_url=stripe_api.url + "/v1", retry=retry) as stripe:
         yield stripe
-
-
-@pytest.fixture
-def store() -> CredentialsStore:
-    box, _ = load_secret_box(lib.config.get_settings())
-    return CredentialsStore(get_engine(), box)
 
 
 def test_a_good_key_is_tested_then_saved_masked_with_its_account_and_mode(

@@ -3,7 +3,6 @@ loopback: paste a key, connect through the OAuth redirect, disconnect."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,44 +10,43 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 import lib.config
-import lib.render.cookies
 from lib.accounts import resolve_stripe_account
-from lib.oauth.stripe_connect import STATE_COOKIE
 from lib.providers import ProviderCredentials
-from lib.store import (
-    ConnectionInfo,
-    CredentialsStore,
-    OAuthStateStore,
-    get_engine,
-    load_secret_box,
-)
+from lib.store import ConnectionInfo, CredentialsStore, get_engine
 from lib.store.tables import mirror_charges, mirror_customers
 from lib.sync import write_objects
 from tests.apptest_support import unescape
+from tests.credentials_support import (
+    ACCESS_TOKEN,
+    ACCOUNT,
+    GOOD_KEY,
+    REFRESH_TOKEN,
+    connect_state_in_browser,
+    offer_stripe_connect,
+    save_pasted_key,
+)
 from tests.loopback_server import LoopbackServer, Reply
 
 PAGE = Path(__file__).resolve().parent.parent / "app_pages" / "credentials.py"
-GOOD_KEY = "sk_test_51HqLyjWDarjtT1zdp7dcXbUyQ4242"
-ACCOUNT = {"id": "acct_1Dashboard", "business_profile": {"name": "Rocket Rides"}}
+DATA_KEPT = (
+    "Disconnected Stripe; its credentials were deleted. This app's copy of its data was kept."
+)
 
 
-@pytest.fixture
-def stripe_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
-    with LoopbackServer() as server:
-        monkeypatch.setenv("STRIPE_API_BASE", server.url + "/v1")
-        monkeypatch.setenv("STRIPE_CONNECT_BASE", server.url)
-        lib.config.get_settings.cache_clear()
-        yield server
+def open_page(browser_url: str | None = None) -> AppTest:
+    """The page run once, as opened at `browser_url` (AppTest's default address when None)."""
+    at = AppTest.from_file(str(PAGE), default_timeout=30)
+    if browser_url is not None:
+        at.context["url"] = browser_url
+    return at.run()
 
 
-@pytest.fixture
-def store(stripe_fake: LoopbackServer) -> CredentialsStore:
-    box, _ = load_secret_box(lib.config.get_settings())
-    return CredentialsStore(get_engine(), box)
-
-
-def open_page() -> AppTest:
-    return AppTest.from_file(str(PAGE), default_timeout=30).run()
+def paste_key(key: str) -> AppTest:
+    """The page after `key` was pasted and "Test and save Stripe" clicked."""
+    at = open_page()
+    at.text_input(key="key_stripe_pat").input(key)
+    at.button(key="save_stripe").click().run()
+    return at
 
 
 def texts(elements: object) -> list[str]:
@@ -82,10 +80,7 @@ def test_pasting_a_rejected_key_says_so_and_saves_nothing(
         "/v1/account",
         Reply(status=401, json={"error": {"message": "Invalid API Key provided"}}),
     )
-    at = open_page()
-
-    at.text_input(key="key_stripe_pat").input(GOOD_KEY)
-    at.button(key="save_stripe").click().run()
+    at = paste_key(GOOD_KEY)
 
     assert not at.exception
     [rejected] = texts(at.error)
@@ -98,10 +93,7 @@ def test_pasting_a_rejected_key_says_so_and_saves_nothing(
 def test_a_partial_key_is_refused_without_asking_stripe(
     stripe_fake: LoopbackServer, store: CredentialsStore, partial: str
 ) -> None:
-    at = open_page()
-
-    at.text_input(key="key_stripe_pat").input(partial)
-    at.button(key="save_stripe").click().run()
+    at = paste_key(partial)
 
     assert not at.exception
     [refused] = texts(at.error)
@@ -114,19 +106,14 @@ def test_a_partial_key_is_refused_without_asking_stripe(
 def test_returning_from_stripe_connect_saves_the_account_and_clears_the_url(
     stripe_fake: LoopbackServer, store: CredentialsStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("STRIPE_CLIENT_ID", "ca_FkyHCg7X8mlvCUdMDao4mMxagUfhIwXb")
-    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_51PlatformKeyAbCdEfGhIjKlMn0001")
-    lib.config.get_settings.cache_clear()
-    state = OAuthStateStore(get_engine()).create("stripe", "browser")
-    monkeypatch.setattr(
-        lib.render.cookies, "read_cookie", lambda name: state if name == STATE_COOKIE else None
-    )
+    offer_stripe_connect(monkeypatch)
+    state = connect_state_in_browser(monkeypatch)
     stripe_fake.queue(
         "/oauth/token",
         Reply(
             json={
-                "access_token": "sk_test_51ConnectedAccessTokenQrStUvWx9876",
-                "refresh_token": "rt_ConnectedRefreshTokenYzAbCdEfGh5432",
+                "access_token": ACCESS_TOKEN,
+                "refresh_token": REFRESH_TOKEN,
                 "stripe_user_id": "acct_1Dashboard",
                 "stripe_publishable_key": "pk_test_51Connected",
                 "scope": "read_write",
@@ -189,20 +176,17 @@ def copied_rows(account_key: str) -> int:
         )
 
 
-def save_pasted_key(store: CredentialsStore) -> None:
-    store.save(
-        "local",
-        "stripe",
-        ProviderCredentials(pat=GOOD_KEY),
-        ConnectionInfo(masked_key="sk_test_...4242", account_id="acct_1Dashboard", mode="test"),
-    )
+@pytest.fixture
+def copied_connection(stripe_fake: LoopbackServer, store: CredentialsStore) -> str:
+    """A pasted-key connection whose account has a customer and a charge copied here; the
+    copy's account key."""
+    save_pasted_key(store)
+    return mirrored_copy(store)
 
 
 def test_disconnect_asks_first_and_deletes_the_key_and_the_copied_data(
-    stripe_fake: LoopbackServer, store: CredentialsStore
+    stripe_fake: LoopbackServer, store: CredentialsStore, copied_connection: str
 ) -> None:
-    save_pasted_key(store)
-    copy_key = mirrored_copy(store)
     at = open_page()
 
     at.button(key="disconnect_stripe").click().run()
@@ -220,15 +204,13 @@ def test_disconnect_asks_first_and_deletes_the_key_and_the_copied_data(
         "data: 1 customer and 1 charge."
     ]
     assert store.get("local", "stripe") is None
-    assert copied_rows(copy_key) == 0
+    assert copied_rows(copied_connection) == 0
     assert stripe_fake.requests == []
 
 
 def test_disconnect_keeps_the_copied_data_when_asked_to(
-    stripe_fake: LoopbackServer, store: CredentialsStore
+    store: CredentialsStore, copied_connection: str
 ) -> None:
-    save_pasted_key(store)
-    copy_key = mirrored_copy(store)
     at = open_page()
 
     at.button(key="disconnect_stripe").click().run()
@@ -236,11 +218,9 @@ def test_disconnect_keeps_the_copied_data_when_asked_to(
     at.button(key="confirm_disconnect_stripe").click().run()
 
     assert not at.exception
-    assert texts(at.success) == [
-        "Disconnected Stripe; its credentials were deleted. This app's copy of its data was kept."
-    ]
+    assert texts(at.success) == [DATA_KEPT]
     assert store.get("local", "stripe") is None
-    assert copied_rows(copy_key) == 2
+    assert copied_rows(copied_connection) == 2
 
 
 def test_cancel_keeps_the_connection(stripe_fake: LoopbackServer, store: CredentialsStore) -> None:
@@ -293,10 +273,7 @@ def test_other_connections_follow_stripe_under_their_own_heading(
 def test_without_app_url_the_addresses_for_stripe_come_from_the_browser_and_say_so(
     stripe_fake: LoopbackServer,
 ) -> None:
-    at = AppTest.from_file(str(PAGE), default_timeout=30)
-    at.context["url"] = "https://dash.example.com/credentials"
-
-    at.run()
+    at = open_page("https://dash.example.com/credentials")
 
     assert [code.value for code in at.code] == [
         "https://dash.example.com/api/webhooks/stripe",
@@ -313,10 +290,7 @@ def test_with_app_url_the_addresses_for_stripe_use_it(
 ) -> None:
     monkeypatch.setenv("APP_URL", "https://pay.example.com/")
     lib.config.get_settings.cache_clear()
-    at = AppTest.from_file(str(PAGE), default_timeout=30)
-    at.context["url"] = "http://10.0.0.7:8501/credentials"
-
-    at.run()
+    at = open_page("http://10.0.0.7:8501/credentials")
 
     assert [code.value for code in at.code] == [
         "https://pay.example.com/api/webhooks/stripe",
@@ -334,12 +308,8 @@ def test_stripe_connect_is_offered_only_when_it_is_configured(
     [stripe_help] = [text for text in texts(at.caption) if "sk_test_" in text]
     assert "Connect" not in stripe_help
 
-    monkeypatch.setenv("STRIPE_CLIENT_ID", "ca_FkyHCg7X8mlvCUdMDao4mMxagUfhIwXb")
-    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_51PlatformKeyAbCdEfGhIjKlMn0001")
-    lib.config.get_settings.cache_clear()
-    at = AppTest.from_file(str(PAGE), default_timeout=30)
-    at.context["url"] = "https://dash.example.com/credentials"
-    at.run()
+    offer_stripe_connect(monkeypatch)
+    at = open_page("https://dash.example.com/credentials")
 
     [button] = at.get("link_button")
     assert button.proto.label == "Connect with Stripe"
@@ -363,9 +333,7 @@ def test_no_key_notice_when_the_key_comes_from_the_environment(
 def test_remove_anyway_after_a_failed_revoke_still_honours_keep(
     stripe_fake: LoopbackServer, store: CredentialsStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("STRIPE_CLIENT_ID", "ca_FkyHCg7X8mlvCUdMDao4mMxagUfhIwXb")
-    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_51PlatformKeyAbCdEfGhIjKlMn0001")
-    lib.config.get_settings.cache_clear()
+    offer_stripe_connect(monkeypatch)
     stripe_fake.queue(
         "/oauth/deauthorize",
         Reply(status=401, json={"error": "invalid_client", "error_description": "No such app"}),
@@ -374,7 +342,7 @@ def test_remove_anyway_after_a_failed_revoke_still_honours_keep(
         "local",
         "stripe",
         ProviderCredentials(
-            pat="sk_test_51ConnectedAccessTokenQrStUvWx9876",
+            pat=ACCESS_TOKEN,
             auth_method="oauth",
             account_id="acct_1Dashboard",
         ),
@@ -391,7 +359,22 @@ def test_remove_anyway_after_a_failed_revoke_still_honours_keep(
     at.button(key="remove_anyway_stripe").click().run()
 
     assert not at.exception
-    assert texts(at.success) == [
-        "Disconnected Stripe; its credentials were deleted. This app's copy of its data was kept."
-    ]
+    assert texts(at.success) == [DATA_KEPT]
     assert copied_rows(copy_key) == 2
+
+
+def test_testing_a_connection_asks_stripe_and_says_it_works(
+    stripe_fake: LoopbackServer, store: CredentialsStore
+) -> None:
+    save_pasted_key(store)
+    stripe_fake.queue("/v1/account", Reply(json=ACCOUNT))
+    at = open_page()
+
+    at.button(key="test_stripe").click().run()
+
+    assert not at.exception
+    assert texts(at.success) == [
+        "The Stripe connection works: Rocket Rides (acct_1Dashboard, test mode)."
+    ]
+    [request] = stripe_fake.requests_to("/v1/account")
+    assert request.headers["Authorization"] == f"Bearer {GOOD_KEY}"

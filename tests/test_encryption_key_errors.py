@@ -55,8 +55,17 @@ def configured_account(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServ
         yield stripe
 
 
-def use_encryption_key(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
-    monkeypatch.setenv("APP_ENCRYPTION_KEY", value)
+@pytest.fixture
+def malformed_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """APP_ENCRYPTION_KEY is set to a value that is no Fernet key."""
+    monkeypatch.setenv("APP_ENCRYPTION_KEY", MALFORMED)
+    lib.config.get_settings.cache_clear()
+
+
+@pytest.fixture
+def another_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """APP_ENCRYPTION_KEY is a valid Fernet key, but not the one the connection was saved with."""
+    monkeypatch.setenv("APP_ENCRYPTION_KEY", Fernet.generate_key().decode())
     lib.config.get_settings.cache_clear()
 
 
@@ -69,10 +78,8 @@ def assert_no_other_account_shown(app: AppTest, stripe: LoopbackServer) -> None:
 
 
 def test_a_malformed_key_is_named_on_the_dashboard_and_no_other_account_is_shown(
-    configured_account: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+    configured_account: LoopbackServer, malformed_key: None
 ) -> None:
-    use_encryption_key(monkeypatch, MALFORMED)
-
     app = run_app()
 
     errors = [text for text in shown_text(app) if "Stored Stripe connections cannot" in text]
@@ -86,10 +93,8 @@ def test_a_malformed_key_is_named_on_the_dashboard_and_no_other_account_is_shown
 
 
 def test_a_malformed_key_is_named_on_the_credentials_page_instead_of_blaming_the_database(
-    configured_account: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+    configured_account: LoopbackServer, malformed_key: None
 ) -> None:
-    use_encryption_key(monkeypatch, MALFORMED)
-
     app = run_app("app_pages/credentials.py")
 
     errors = [error.value for error in app.error]
@@ -103,10 +108,8 @@ def test_a_malformed_key_is_named_on_the_credentials_page_instead_of_blaming_the
 
 
 def test_a_malformed_key_shows_no_other_accounts_charges_on_the_charges_page(
-    configured_account: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+    configured_account: LoopbackServer, malformed_key: None
 ) -> None:
-    use_encryption_key(monkeypatch, MALFORMED)
-
     # AppTest runs a switched-to page without app.py's banner; the page must still hold back.
     app = run_app("app_pages/charges.py")
 
@@ -114,10 +117,8 @@ def test_a_malformed_key_shows_no_other_accounts_charges_on_the_charges_page(
 
 
 def test_a_valid_key_that_did_not_encrypt_the_connection_is_named_on_the_dashboard(
-    configured_account: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+    configured_account: LoopbackServer, another_key: None
 ) -> None:
-    use_encryption_key(monkeypatch, Fernet.generate_key().decode())
-
     app = run_app()
 
     assert any(
@@ -129,10 +130,8 @@ def test_a_valid_key_that_did_not_encrypt_the_connection_is_named_on_the_dashboa
 
 
 def test_a_valid_key_that_did_not_encrypt_the_connection_is_named_on_the_credentials_page(
-    configured_account: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+    configured_account: LoopbackServer, another_key: None
 ) -> None:
-    use_encryption_key(monkeypatch, Fernet.generate_key().decode())
-
     app = run_app("app_pages/credentials.py")
 
     card_errors = [text for text in shown_text(app) if "Remove this connection" in text]

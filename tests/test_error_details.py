@@ -5,10 +5,8 @@ expect, such as a database that is down, with plain words."""
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator
 
 import pytest
-from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 import lib.config
@@ -18,16 +16,6 @@ from tests.loopback_server import unused_url
 LEAKY_SCRIPT = """
 raise RuntimeError("(psycopg.OperationalError) SELECT customer_email FROM mirror_charges")
 """
-
-
-@pytest.fixture
-def repo_streamlit_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Streamlit's options as `streamlit run` reads them from the project's .streamlit/."""
-    monkeypatch.chdir(PROJECT_ROOT)
-    config.get_config_options(force_reparse=True)
-    yield
-    monkeypatch.undo()
-    config.get_config_options(force_reparse=True)
 
 
 def test_the_project_config_hides_error_details_from_the_browser() -> None:

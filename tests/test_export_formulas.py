@@ -7,19 +7,20 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import openpyxl
 import pytest
+from openpyxl.cell.cell import Cell
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.engine import Engine
 
 from lib.finance import ChargeFilters, charges_csv, charges_xlsx
 from lib.finance.formula_guard import csv_text
-from lib.store import create_db_engine, migrate
 from lib.sync import write_objects
+from tests.mirror_support import charge_object
 
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 ACCOUNT = "demo"
@@ -37,57 +38,43 @@ TEXT_COLUMNS = ("description", "customer_name", "customer_email")
 
 
 def hostile_charge(number: int, text: str) -> dict[str, Any]:
-    return {
-        "id": f"ch_hostile_{number}",
-        "object": "charge",
-        "amount": 1999,
-        "amount_refunded": 0,
-        "currency": "usd",
-        "created": int(NOW.timestamp()) - number * 60,
-        "status": "succeeded",
-        "customer": None,
-        "description": text,
-        "refunded": False,
-        "disputed": False,
-        "livemode": False,
-        "failure_code": None,
-        "failure_message": None,
-        "receipt_url": None,
-        "billing_details": {"email": text, "name": text},
-        "metadata": {"note": text, text: "as a key"},
-        "payment_method_details": {"type": "card", "card": {"brand": "visa", "last4": "4242"}},
-    }
+    return charge_object(
+        f"ch_hostile_{number}",
+        1999,
+        "usd",
+        created=int(NOW.timestamp()) - number * 60,
+        description=text,
+        billing_details={"email": text, "name": text},
+        metadata={"note": text, text: "as a key"},
+    )
 
 
 CHARGES = [hostile_charge(number, text) for number, text in enumerate(HOSTILE)]
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-    ],
-)
-def mirrored(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Engine]:
+@pytest.fixture
+def mirrored(engine: Engine) -> Engine:
     """A migrated database per backend holding the hostile charges."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'mirror.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    engine = create_db_engine(url)
-    migrate(engine)
     with engine.begin() as connection:
         write_objects(connection, ACCOUNT, "charges", CHARGES, int(NOW.timestamp()))
-    yield engine
-    engine.dispose()
+    return engine
+
+
+def charges_sheet(engine: Engine) -> Worksheet:
+    """The Excel export's Charges sheet, read back with openpyxl."""
+    return openpyxl.load_workbook(io.BytesIO(charges_xlsx(engine, ACCOUNT, ALL, NOW)))["Charges"]
+
+
+def sheet_rows(sheet: Worksheet) -> list[dict[str, Cell]]:
+    """Each row below the header as {column name: cell}."""
+    header = [cell.value for cell in sheet[1]]
+    return [dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2)]
 
 
 def test_excel_writes_every_text_cell_as_a_string_never_a_formula(mirrored: Engine) -> None:
-    book = openpyxl.load_workbook(io.BytesIO(charges_xlsx(mirrored, ACCOUNT, ALL, NOW)))
+    sheet = charges_sheet(mirrored)
 
-    sheet = book["Charges"]
-    header = [cell.value for cell in sheet[1]]
-    rows = [dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2)]
+    rows = sheet_rows(sheet)
     assert len(rows) == len(HOSTILE)
     for text, row in zip(HOSTILE, rows, strict=True):
         shown = text.replace("\r", "\n")  # XML stores a carriage return as a line feed
@@ -119,28 +106,23 @@ def test_only_text_that_starts_a_formula_is_prefixed() -> None:
     assert csv_text("") == ""
 
 
-def test_negative_amounts_stay_numbers_in_both_formats(tmp_path: Any) -> None:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'negative.db'}")
-    migrate(engine)
+def test_negative_amounts_stay_numbers_in_both_formats(sqlite_engine: Engine) -> None:
     refund_like = {**hostile_charge(0, "Adjustment"), "amount": -2500, "amount_refunded": -100}
-    with engine.begin() as connection:
+    with sqlite_engine.begin() as connection:
         write_objects(connection, ACCOUNT, "charges", [refund_like], int(NOW.timestamp()))
 
-    (row,) = csv.DictReader(io.StringIO(charges_csv(engine, ACCOUNT, ALL, NOW).decode()))
-    sheet = openpyxl.load_workbook(io.BytesIO(charges_xlsx(engine, ACCOUNT, ALL, NOW)))["Charges"]
-    header = [cell.value for cell in sheet[1]]
-    cells = dict(zip(header, sheet[2], strict=True))
+    (row,) = csv.DictReader(io.StringIO(charges_csv(sqlite_engine, ACCOUNT, ALL, NOW).decode()))
+    cells = sheet_rows(charges_sheet(sqlite_engine))[0]
 
     assert (row["amount"], row["amount_refunded"]) == ("-25.00", "-1.00")
     assert Decimal(row["amount"]) == Decimal("-25")
     assert (cells["amount"].data_type, cells["amount"].value) == ("n", -25)
-    engine.dispose()
 
 
-def test_excel_keeps_text_with_control_characters_instead_of_failing(tmp_path: Any) -> None:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'control.db'}")
-    migrate(engine)
-    with engine.begin() as connection:
+def test_excel_keeps_text_with_control_characters_instead_of_failing(
+    sqlite_engine: Engine,
+) -> None:
+    with sqlite_engine.begin() as connection:
         write_objects(
             connection,
             ACCOUNT,
@@ -149,9 +131,6 @@ def test_excel_keeps_text_with_control_characters_instead_of_failing(tmp_path: A
             int(NOW.timestamp()),
         )
 
-    sheet = openpyxl.load_workbook(io.BytesIO(charges_xlsx(engine, ACCOUNT, ALL, NOW)))["Charges"]
-    header = [cell.value for cell in sheet[1]]
-    cells = dict(zip(header, sheet[2], strict=True))
+    cells = sheet_rows(charges_sheet(sqlite_engine))[0]
 
     assert cells["description"].value == "Order\ufffd 7\ufffd[31m"
-    engine.dispose()

@@ -14,24 +14,22 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import lib.config
-import lib.render.cookies
-from lib.config import PROJECT_ROOT, get_settings
-from lib.oauth.stripe_connect import STATE_COOKIE
+from lib.config import PROJECT_ROOT
 from lib.providers import ProviderCredentials
-from lib.store import (
-    ConnectionInfo,
-    CredentialsStore,
-    OAuthStateStore,
-    get_engine,
-    load_secret_box,
-)
-from lib.sync import SYNC_ORDER, write_objects
-from lib.sync.state import record_page
+from lib.store import ConnectionInfo, get_engine
+from lib.sync import write_objects
 from lib.webhooks.events_store import list_server_events, new_event, record_outcomes, store_event
 from lib.webhooks.events_store.cursor import record_poll_error
 from tests.apptest_support import markdown_sources, run_app, select_row, shown_text, unescape
+from tests.credentials_support import (
+    GOOD_KEY,
+    app_credentials_store,
+    connect_state_in_browser,
+    offer_stripe_connect,
+)
 from tests.loopback_server import LoopbackServer, Reply
 from tests.markdown_links import link_targets, links_to
+from tests.mirror_support import charge_object, record_synced
 
 EVIL = "evil.example"
 PHISH = "[Your session expired - sign in again](https://evil.example/login)"
@@ -217,16 +215,12 @@ def test_a_table_link_column_keeps_only_http_urls(hostile_widgets: AppTest) -> N
 ACCOUNT_NAME = hostile("account")
 
 
-def stored_store() -> CredentialsStore:
-    return CredentialsStore(get_engine(), load_secret_box(get_settings())[0])
-
-
 def test_a_connected_accounts_name_is_shown_literally_on_every_page() -> None:
-    store = stored_store()
+    store = app_credentials_store()
     store.save(
         "local",
         "stripe",
-        ProviderCredentials(pat="sk_test_51HqLyjWDarjtT1zdp7dcXbUyQ4242"),
+        ProviderCredentials(pat=GOOD_KEY),
         ConnectionInfo(
             masked_key="sk_test_...4242",
             account_id="acct_1`[x](https://evil.example)",
@@ -250,15 +244,6 @@ def test_a_connected_accounts_name_is_shown_literally_on_every_page() -> None:
     assert_shown_literally(app, "reason")
 
 
-@pytest.fixture
-def stripe_fake(monkeypatch: pytest.MonkeyPatch) -> Any:
-    with LoopbackServer() as server:
-        monkeypatch.setenv("STRIPE_API_BASE", server.url + "/v1")
-        monkeypatch.setenv("STRIPE_CONNECT_BASE", server.url)
-        lib.config.get_settings.cache_clear()
-        yield server
-
-
 def test_connecting_an_account_with_a_hostile_name_flashes_it_literally(
     stripe_fake: LoopbackServer,
 ) -> None:
@@ -269,7 +254,7 @@ def test_connecting_an_account_with_a_hostile_name_flashes_it_literally(
     app = AppTest.from_file(str(PROJECT_ROOT / "app_pages" / "credentials.py"), default_timeout=30)
     app.run()
 
-    app.text_input(key="key_stripe_pat").input("sk_test_51HqLyjWDarjtT1zdp7dcXbUyQ4242")
+    app.text_input(key="key_stripe_pat").input(GOOD_KEY)
     app.button(key="save_stripe").click().run()
 
     assert_no_link_to_evil(app)
@@ -280,13 +265,8 @@ def test_connecting_an_account_with_a_hostile_name_flashes_it_literally(
 def test_a_hostile_error_description_on_the_oauth_return_is_shown_literally(
     stripe_fake: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("STRIPE_CLIENT_ID", "ca_FkyHCg7X8mlvCUdMDao4mMxagUfhIwXb")
-    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_51PlatformKeyAbCdEfGhIjKlMn0001")
-    lib.config.get_settings.cache_clear()
-    state = OAuthStateStore(get_engine()).create("stripe", "browser")
-    monkeypatch.setattr(
-        lib.render.cookies, "read_cookie", lambda name: state if name == STATE_COOKIE else None
-    )
+    offer_stripe_connect(monkeypatch)
+    state = connect_state_in_browser(monkeypatch)
     app = AppTest.from_file(str(PROJECT_ROOT / "app_pages" / "credentials.py"), default_timeout=30)
     app.query_params["error"] = "access_denied"
     app.query_params["error_description"] = hostile("description")
@@ -302,31 +282,25 @@ def test_a_hostile_error_description_on_the_oauth_return_is_shown_literally(
 
 
 def mirrored_charge(charge_id: str, customer: str | None, receipt_url: str) -> dict[str, Any]:
-    created = int((datetime.now(UTC) - timedelta(hours=1)).timestamp())
-    return {
-        "id": charge_id,
-        "object": "charge",
-        "amount": 1999,
-        "amount_refunded": 0,
-        "currency": "usd",
-        "created": created,
-        "status": "failed",
-        "customer": customer,
-        "description": hostile("description"),
-        "refunded": False,
-        "disputed": False,
-        "livemode": False,
-        "failure_code": "card_declined",
-        "failure_message": hostile("failure"),
-        "receipt_url": receipt_url,
-        "receipt_email": None,
-        "metadata": {"order": hostile("metadata")},
-        "billing_details": {"email": f"ana{MAIL}", "name": hostile("billing name")},
-        "payment_method_details": {
+    return charge_object(
+        charge_id,
+        1999,
+        "usd",
+        created=int((datetime.now(UTC) - timedelta(hours=1)).timestamp()),
+        status="failed",
+        customer=customer,
+        description=hostile("description"),
+        failure_code="card_declined",
+        failure_message=hostile("failure"),
+        receipt_url=receipt_url,
+        receipt_email=None,
+        metadata={"order": hostile("metadata")},
+        billing_details={"email": f"ana{MAIL}", "name": hostile("billing name")},
+        payment_method_details={
             "type": "card",
             "card": {"brand": hostile("brand"), "last4": "4242", "country": "US"},
         },
-    }
+    )
 
 
 @pytest.fixture
@@ -346,10 +320,7 @@ def hostile_mirror() -> None:
     with get_engine().begin() as connection:
         write_objects(connection, "demo", "customers", [customer], now)
         write_objects(connection, "demo", "charges", charges, now)
-        for resource in SYNC_ORDER:
-            record_page(
-                connection, "demo", resource, cursor=None, newest_created=None, finished=True
-            )
+        record_synced(connection, "demo")
 
 
 def open_charge(row: int) -> AppTest:

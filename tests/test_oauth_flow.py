@@ -5,39 +5,30 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import warnings
-from collections.abc import Iterator
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
 from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
 import lib.config
 from lib.connections import connect_with_stripe_oauth, disconnect
 from lib.http_routes import build_routes
 from lib.oauth import STATE_COOKIE, OAuthCallback
 from lib.providers import ProviderCredentials, RetryPolicy, StripeAdapter
-from lib.store import (
-    ConnectionInfo,
-    CredentialsStore,
-    OAuthStateStore,
-    get_engine,
-    load_secret_box,
-)
+from lib.store import ConnectionInfo, CredentialsStore, OAuthStateStore, get_engine
 from lib.store.tables import oauth_states, user_credentials
+from tests.credentials_support import (
+    ACCESS_TOKEN,
+    CLIENT_ID,
+    PLATFORM_KEY,
+    REFRESH_TOKEN,
+    offer_stripe_connect,
+)
 from tests.loopback_server import LoopbackServer, Reply, unused_url
 
-with warnings.catch_warnings():
-    # Starlette 1.10 prefers the httpx2 fork for its TestClient; the app pins httpx 0.28.
-    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
-    from starlette.testclient import TestClient
-
-CLIENT_ID = "ca_FkyHCg7X8mlvCUdMDao4mMxagUfhIwXb"
-PLATFORM_KEY = "sk_test_51PlatformKeyAbCdEfGhIjKlMn0001"
-ACCESS_TOKEN = "sk_test_51ConnectedAccessTokenQrStUvWx9876"
-REFRESH_TOKEN = "rt_ConnectedRefreshTokenYzAbCdEfGh5432"
 ACCOUNT_ID = "acct_1ConnectedAcct01"
 APP_URL = "http://localhost:8501"
 # Without sign-in only this computer may start a connection (local mode).
@@ -56,22 +47,11 @@ ACCOUNT_ANSWER = {"id": ACCOUNT_ID, "business_profile": {"name": "Rocket Rides"}
 
 
 @pytest.fixture
-def stripe_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
+def stripe_fake(stripe_fake: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> LoopbackServer:
     """connect.stripe.com and api.stripe.com on loopback, with OAuth configured to use them."""
-    with LoopbackServer() as server:
-        monkeypatch.setenv("STRIPE_CLIENT_ID", CLIENT_ID)
-        monkeypatch.setenv("STRIPE_SECRET_KEY", PLATFORM_KEY)
-        monkeypatch.setenv("STRIPE_CONNECT_BASE", server.url)
-        monkeypatch.setenv("STRIPE_API_BASE", server.url + "/v1")
-        monkeypatch.setenv("APP_URL", APP_URL)
-        lib.config.get_settings.cache_clear()
-        yield server
-
-
-@pytest.fixture
-def store() -> CredentialsStore:
-    box, _ = load_secret_box(lib.config.get_settings())
-    return CredentialsStore(get_engine(), box)
+    monkeypatch.setenv("APP_URL", APP_URL)
+    offer_stripe_connect(monkeypatch)
+    return stripe_fake
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ a state started by one admin cannot be finished by another user."""
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
 from http.cookies import SimpleCookie
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 from starlette.applications import Starlette
+from starlette.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 
 import lib.config
@@ -22,9 +21,15 @@ from lib.auth import issue_ticket
 from lib.config import PROJECT_ROOT
 from lib.http_routes import build_routes
 from lib.oauth import STATE_COOKIE
-from lib.store import CredentialsStore, get_engine, load_secret_box
+from lib.store import get_engine
 from lib.store.tables import oauth_states
 from tests.apptest_support import unescape
+from tests.credentials_support import (
+    ACCESS_TOKEN,
+    REFRESH_TOKEN,
+    app_credentials_store,
+    offer_stripe_connect,
+)
 from tests.loopback_server import LoopbackServer, Reply
 from tests.sign_in_support import (
     ADMIN,
@@ -35,17 +40,13 @@ from tests.sign_in_support import (
     signed_in,
 )
 
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
-    from starlette.testclient import TestClient
-
 START = "/api/auth/stripe"
 LOOPBACK = ("127.0.0.1", 50000)
 REMOTE = ("203.0.113.9", 50000)
 OTHER_ADMIN = "carol@example.com"
 TOKEN_ANSWER = {
-    "access_token": "sk_test_51ConnectedAccessTokenQrStUvWx9876",
-    "refresh_token": "rt_ConnectedRefreshTokenYzAbCdEfGh5432",
+    "access_token": ACCESS_TOKEN,
+    "refresh_token": REFRESH_TOKEN,
     "stripe_user_id": "acct_1Dashboard",
     "scope": "read_write",
     "livemode": False,
@@ -54,14 +55,10 @@ TOKEN_ANSWER = {
 
 
 @pytest.fixture
-def stripe_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
-    with LoopbackServer() as server:
-        monkeypatch.setenv("STRIPE_CLIENT_ID", "ca_FkyHCg7X8mlvCUdMDao4mMxagUfhIwXb")
-        monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_51PlatformKeyAbCdEfGhIjKlMn0001")
-        monkeypatch.setenv("STRIPE_CONNECT_BASE", server.url)
-        monkeypatch.setenv("STRIPE_API_BASE", server.url + "/v1")
-        lib.config.get_settings.cache_clear()
-        yield server
+def stripe_fake(stripe_fake: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> LoopbackServer:
+    """connect.stripe.com and api.stripe.com on loopback, with OAuth configured to use them."""
+    offer_stripe_connect(monkeypatch)
+    return stripe_fake
 
 
 @pytest.fixture
@@ -211,8 +208,7 @@ def test_an_answer_finished_by_another_user_is_refused_and_nothing_is_saved(
     assert "belongs to a connection another person started" in flash
     assert "Nothing was saved" in flash
     assert stripe_fake.requests_to("/oauth/token") == []
-    box, _ = load_secret_box(lib.config.get_settings())
-    assert CredentialsStore(get_engine(), box).get("local", "stripe") is None
+    assert app_credentials_store().get("local", "stripe") is None
     assert [(e.actor, e.action, e.result) for e in audit_rows()] == [
         (OTHER_ADMIN, "credentials.connect_finish", "failed"),
         (ADMIN, "credentials.connect_start", "succeeded"),
@@ -231,8 +227,7 @@ def test_the_admin_who_started_finishes_and_is_named_as_who_connected(
     page = finish_as(ADMIN, state, state, monkeypatch)
 
     assert not page.exception
-    box, _ = load_secret_box(lib.config.get_settings())
-    stored = CredentialsStore(get_engine(), box).get("local", "stripe")
+    stored = app_credentials_store().get("local", "stripe")
     assert stored is not None and stored.info.connected_by == ADMIN
     assert [(e.action, e.result, e.account) for e in audit_rows()] == [
         ("credentials.connect_finish", "succeeded", "Stripe acct_1Dashboard"),

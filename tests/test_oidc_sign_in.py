@@ -16,6 +16,7 @@ from playwright.sync_api import Page
 
 from lib.config import PROJECT_ROOT
 from tests.app_process import AppProcess
+from tests.browser_support import saved_on_failure
 from tests.oidc_browser import confirm_sign_out_at_provider, sign_in_at_provider
 from tests.oidc_provider import (
     ADMIN_EMAIL,
@@ -27,7 +28,6 @@ from tests.oidc_provider import (
     id_token_claims,
     write_streamlit_secrets,
 )
-from tests.test_browser_e2e import saved_on_failure
 
 PROBE_APP = PROJECT_ROOT / "tests" / "oidc_probe_app.py"
 

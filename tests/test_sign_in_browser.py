@@ -24,6 +24,7 @@ from lib.providers import ProviderCredentials
 from lib.store import ConnectionInfo, CredentialsStore, SecretBox, create_db_engine, migrate
 from lib.store.db import SQLITE_FILE_NAME
 from tests.app_process import AppProcess
+from tests.browser_support import saved_on_failure
 from tests.oidc_browser import confirm_sign_out_at_provider, sign_in_at_provider
 from tests.oidc_provider import (
     ADMIN_EMAIL,
@@ -33,7 +34,6 @@ from tests.oidc_provider import (
     write_streamlit_secrets,
 )
 from tests.stripe_stand_in import StripeStandIn
-from tests.test_browser_e2e import saved_on_failure
 
 pytestmark = pytest.mark.browser
 

@@ -9,14 +9,12 @@ import select
 import socket
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from lib.store import create_db_engine, migrate
 from lib.store.tables import webhook_events
 from lib.webhooks import WEBHOOK_PATH, BodyBudget
 from lib.webhooks.admission import MIB
@@ -69,14 +67,6 @@ def stored_ids(engine: Engine) -> list[str]:
     with engine.connect() as connection:
         query = sa.select(webhook_events.c.event_id).order_by(webhook_events.c.id)
         return list(connection.execute(query).scalars())
-
-
-@pytest.fixture
-def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
-    engine = create_db_engine(sqlite_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def serve(engine: Engine, **route_options: object) -> tuple[Receiver, ServedApp]:

@@ -3,6 +3,7 @@ testing and disconnecting. Secrets are only ever shown masked."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import streamlit as st
@@ -31,7 +32,14 @@ from lib.oauth.stripe_connect import (
     parse_callback,
     redirect_uri,
 )
-from lib.providers import PROVIDERS, ProviderName, StripeAdapter, credentials_help, provider_label
+from lib.providers import (
+    PROVIDERS,
+    ProviderAdapter,
+    ProviderName,
+    StripeAdapter,
+    credentials_help,
+    provider_label,
+)
 from lib.render import cookies
 from lib.render.access import connect_start_link, current_actor, permit, record
 from lib.render.safe_markdown import code_markdown, escape_markdown
@@ -245,13 +253,7 @@ def _render_connection_actions(provider: ProviderName, actions: dict[str, object
             kwargs=actions,
         )
         if st.session_state.get(_confirm_key(provider)):
-            st.button(
-                "Remove anyway",
-                key=f"remove_anyway_{provider}",
-                type="primary",
-                on_click=_disconnect,
-                kwargs={**actions, "force": True},
-            )
+            _disconnect_button("Remove anyway", f"remove_anyway_{provider}", actions, force=True)
 
 
 def _render_disconnect_confirmation(
@@ -277,19 +279,22 @@ def _render_disconnect_confirmation(
             key=_keep_key(provider),
         )
         with st.container(horizontal=True):
-            st.button(
-                "Disconnect",
-                key=f"confirm_disconnect_{provider}",
-                type="primary",
-                on_click=_disconnect,
-                kwargs=actions,
-            )
+            _disconnect_button("Disconnect", f"confirm_disconnect_{provider}", actions)
             st.button(
                 "Cancel",
                 key=f"cancel_disconnect_{provider}",
                 on_click=_stop_asking,
                 args=(provider,),
             )
+
+
+def _disconnect_button(
+    label: str, key: str, actions: dict[str, object], *, force: bool = False
+) -> None:
+    # The role is checked in `_disconnect`, so a click forged into a rerun is refused too.
+    st.button(
+        label, key=key, type="primary", on_click=_disconnect, kwargs={**actions, "force": force}
+    )
 
 
 def _render_stripe_connect(address: AppAddress, actor: Actor) -> None:
@@ -340,40 +345,51 @@ def _render_key_form(
 def _connect_with_key(
     store: CredentialsStore, user_id: str, provider: ProviderName, settings: Settings
 ) -> None:
-    actor = permit(AdminAction.CONNECT_KEY, provider_label(provider))
-    if actor is None:
-        return
     fields = key_fields(provider)
     values = {
         field.name: st.session_state.get(_input_key(provider, field)) or "" for field in fields
     }
-    with adapter_for(provider, settings) as adapter:
-        outcome = connect_with_key(
-            store,
-            user_id,
-            provider,
-            credentials_from_fields(values),
-            adapter,
-            connected_by=actor.name,
+
+    def connect(actor: Actor, adapter: ProviderAdapter) -> ConnectionOutcome:
+        credentials = credentials_from_fields(values)
+        return connect_with_key(
+            store, user_id, provider, credentials, adapter, connected_by=actor.name
         )
-    _record(actor, AdminAction.CONNECT_KEY, provider, outcome)
-    if outcome.ok:
+
+    outcome = _run_admin_action(AdminAction.CONNECT_KEY, provider, settings, connect)
+    if outcome is not None and outcome.ok:
         for field in fields:
             st.session_state[_input_key(provider, field)] = ""
         st.session_state[_confirm_key(provider)] = False
-    _flash_outcome(provider, outcome)
 
 
 def _test(
     store: CredentialsStore, user_id: str, provider: ProviderName, settings: Settings
 ) -> None:
-    actor = permit(AdminAction.TEST_CONNECTION, provider_label(provider))
+    _run_admin_action(
+        AdminAction.TEST_CONNECTION,
+        provider,
+        settings,
+        lambda _actor, adapter: check_stored_connection(store, user_id, provider, adapter),
+    )
+
+
+def _run_admin_action(
+    action: AdminAction,
+    provider: ProviderName,
+    settings: Settings,
+    act: Callable[[Actor, ProviderAdapter], ConnectionOutcome],
+) -> ConnectionOutcome | None:
+    """Run `act` with the provider's adapter if the actor may take `action`, then record and
+    flash its outcome; None when the action was refused."""
+    actor = permit(action, provider_label(provider))
     if actor is None:
-        return
+        return None
     with adapter_for(provider, settings) as adapter:
-        outcome = check_stored_connection(store, user_id, provider, adapter)
-    _record(actor, AdminAction.TEST_CONNECTION, provider, outcome)
+        outcome = act(actor, adapter)
+    _record(actor, action, provider, outcome)
     _flash_outcome(provider, outcome)
+    return outcome
 
 
 def _ask_disconnect(
@@ -419,14 +435,19 @@ def _record(
     actor: Actor, action: AdminAction, provider: ProviderName, outcome: ConnectionOutcome
 ) -> None:
     account_ref = outcome.connection.account_ref if outcome.connection is not None else None
-    account = " ".join(filter(None, [provider_label(provider), account_ref]))
+    account = _account_label(provider, account_ref)
     record(actor, action, ok=outcome.ok, account=account, detail=outcome.message)
 
 
 def _audit_account(provider: ProviderName, store: CredentialsStore, user_id: str) -> str:
     # The row names its account in clear, so this works even when it cannot be decrypted.
     refs = [s.account_ref for s in store.list_connections(user_id) if s.provider == provider]
-    return " ".join(filter(None, [provider_label(provider), refs[0] if refs else None]))
+    return _account_label(provider, refs[0] if refs else None)
+
+
+def _account_label(provider: ProviderName, account_ref: str | None) -> str:
+    """How the audit log names an account: "Stripe acct_1...", or the provider alone."""
+    return " ".join(filter(None, [provider_label(provider), account_ref]))
 
 
 def _flash_outcome(provider: ProviderName, outcome: ConnectionOutcome) -> None:

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from functools import partial
 from typing import get_args
 
-import pandas as pd
 import streamlit as st
 
 from lib.auth import AdminAction
@@ -18,7 +17,7 @@ from lib.events import EventBus, EventOrigin, InvalidPatternError, validate_patt
 from lib.events.timeline import TimelineItem, build_timeline, timeline_sources
 from lib.render.access import current_actor, permit, record
 from lib.render.safe_markdown import code_markdown, escape_markdown
-from lib.render.selectable_table import clear_selection, select_one
+from lib.render.selectable_table import clear_selection, select_item
 from lib.render.session import session_bus
 from lib.render.viewer import viewer_time_zone
 from lib.store import get_engine
@@ -175,13 +174,13 @@ def render_timeline(
 
 def render_table(items: list[TimelineItem], zone: tzinfo) -> TimelineItem | None:
     """One row per event; returns the selected event (it stays selected as events arrive)."""
-    row = select_one(
-        timeline_table(items, zone),
-        [item.key for item in items],
+    return select_item(
+        items,
+        row=partial(timeline_row, zone=zone),
+        item_key=lambda item: item.key,
         key=TABLE_KEY_PREFIX,
         column_config=TIMELINE_COLUMNS,
     )
-    return None if row is None else items[row]
 
 
 TIMELINE_COLUMNS = {
@@ -195,21 +194,15 @@ TIMELINE_COLUMNS = {
 }
 
 
-def timeline_table(items: list[TimelineItem], zone: tzinfo) -> pd.DataFrame:
-    """The events as the table's rows: time, name, source, origin and reach."""
-    return pd.DataFrame(
-        [
-            {
-                "Time": format_datetime(item.at, zone, seconds=True),
-                "Event": item.name,
-                "Source": item.source,
-                "Origin": item.origin_label,
-                "Reach": item_reach(item),
-            }
-            for item in items
-        ],
-        columns=list(TIMELINE_COLUMNS),
-    )
+def timeline_row(item: TimelineItem, zone: tzinfo) -> dict[str, str]:
+    """One event as a table row: time, name, source, origin and reach."""
+    return {
+        "Time": format_datetime(item.at, zone, seconds=True),
+        "Event": item.name,
+        "Source": item.source,
+        "Origin": item.origin_label,
+        "Reach": item_reach(item),
+    }
 
 
 def item_reach(item: TimelineItem) -> str:

@@ -8,11 +8,13 @@ default selection is the remembered row at its new position.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
+
+Item = TypeVar("Item")
 
 
 def select_one(
@@ -45,6 +47,22 @@ def select_one(
     rows = [row for row in choice.selection.rows if 0 <= row < len(keys)]
     st.session_state[_remembered(key)] = keys[rows[0]] if rows else None
     return rows[0] if rows else None
+
+
+def select_item(
+    items: Sequence[Item],
+    *,
+    row: Callable[[Item], Mapping[str, object]],
+    item_key: Callable[[Item], str],
+    key: str,
+    column_config: Mapping[str, Any],
+) -> Item | None:
+    """Show one row per item (`row(item)`, in `column_config`'s column order) with single-row
+    selection, as `select_one` does; the selected item, or None."""
+    frame = pd.DataFrame([row(item) for item in items], columns=list(column_config))
+    keys = [item_key(item) for item in items]
+    position = select_one(frame, keys, key=key, column_config=column_config)
+    return None if position is None else items[position]
 
 
 def clear_selection(key: str) -> None:

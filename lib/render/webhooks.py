@@ -15,7 +15,7 @@ from lib.config import Settings, get_settings
 from lib.dates import format_datetime
 from lib.render.access import current_actor, permit, record
 from lib.render.safe_markdown import code_markdown, escape_markdown
-from lib.render.selectable_table import clear_selection, select_one
+from lib.render.selectable_table import clear_selection, select_item
 from lib.render.session import current_account, session_bus
 from lib.render.viewer import current_address, viewer_time_zone, webhook_endpoint
 from lib.store import get_engine
@@ -141,14 +141,15 @@ def render_events(engine: Engine, zone: tzinfo) -> None:
     st.caption(
         "Latest first. Tick a row to see the event's details and show it on the dashboard again."
     )
-    row = select_one(
-        events_table(events, zone),
-        [str(event.id) for event in events],
+    selected = select_item(
+        events,
+        row=partial(event_row, zone=zone),
+        item_key=lambda event: str(event.id),
         key=EVENTS_KEY,
         column_config=EVENT_COLUMNS,
     )
-    if row is not None:
-        show_event(events[row], zone)
+    if selected is not None:
+        show_event(selected, zone)
 
 
 EVENTS_KEY = "webhook-events-"
@@ -166,22 +167,16 @@ EVENT_COLUMNS = {
 }
 
 
-def events_table(events: list[ServerEvent], zone: tzinfo) -> pd.DataFrame:
-    """One row per stored event, in the page's column names (the order shown)."""
-    return pd.DataFrame(
-        [
-            {
-                "Happened": _when(event.created_at, zone),
-                "Type": event.event_type,
-                "Stripe event": event.stripe_event_id,
-                "Source": SOURCE_LABELS.get(event.source, event.source),
-                "Signature": SIGNATURE_LABELS.get(event.source, ""),
-                "Processing": event.status,
-            }
-            for event in events
-        ],
-        columns=list(EVENT_COLUMNS),
-    )
+def event_row(event: ServerEvent, zone: tzinfo) -> dict[str, str]:
+    """One stored event as a table row, in the page's column names."""
+    return {
+        "Happened": _when(event.created_at, zone),
+        "Type": event.event_type,
+        "Stripe event": event.stripe_event_id,
+        "Source": SOURCE_LABELS.get(event.source, event.source),
+        "Signature": SIGNATURE_LABELS.get(event.source, ""),
+        "Processing": event.status,
+    }
 
 
 @st.dialog(

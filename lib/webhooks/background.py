@@ -1,7 +1,9 @@
-"""`BackgroundLoop`: a daemon thread that repeats a pass until it is stopped."""
+"""`BackgroundLoop`: a daemon thread that repeats a pass until it is stopped; `PeriodicLoop`:
+one that runs its pass at start and then at a fixed interval."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from abc import ABC, abstractmethod
 
@@ -43,3 +45,31 @@ class BackgroundLoop(ABC):
     @abstractmethod
     def _run(self) -> None:
         """The thread's body: passes until `_stopping` is set."""
+
+
+class PeriodicLoop(BackgroundLoop):
+    """Runs `_pass` at start and then every `interval_seconds` until stopped.
+
+    A pass that raises is logged to `log` as "<pass_name> failed: <exception type>" (never its
+    message, which can hold data) and the next pass runs on time.
+    """
+
+    def __init__(
+        self, thread_name: str, interval_seconds: float, *, pass_name: str, log: logging.Logger
+    ) -> None:
+        super().__init__(thread_name)
+        self._interval_seconds = interval_seconds
+        self._pass_name = pass_name
+        self._log = log
+
+    @abstractmethod
+    def _pass(self) -> None:
+        """One pass; what it found worth saying it logs itself."""
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._pass()
+            except Exception as exc:  # storage or network down: the next pass tries again
+                self._log.warning("%s failed: %s", self._pass_name, type(exc).__name__)
+            self._stopping.wait(self._interval_seconds)

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from lib.config import Settings, get_settings
 from lib.store import OAuthStateStore, get_engine
-from lib.webhooks.background import BackgroundLoop
+from lib.webhooks.background import PeriodicLoop
 from lib.webhooks.events_store import purge_rejection_counts, purge_settled_events
 
 DEFAULT_INTERVAL_SECONDS = 60.0
@@ -44,7 +44,7 @@ def purge_once(engine: Engine, retention_days: int, now: datetime | None = None)
     )
 
 
-class Housekeeping(BackgroundLoop):
+class Housekeeping(PeriodicLoop):
     """Runs `purge_once` at start and then every `interval_seconds` on a daemon thread.
 
     `engine` and `settings` are called on every pass, so a database that is down at start is
@@ -58,18 +58,11 @@ class Housekeeping(BackgroundLoop):
         settings: Callable[[], Settings] = get_settings,
         interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
     ) -> None:
-        super().__init__("housekeeping")
+        super().__init__("housekeeping", interval_seconds, pass_name="housekeeping pass", log=_log)
         self._engine = engine
         self._settings = settings
-        self._interval_seconds = interval_seconds
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                purged = purge_once(self._engine(), self._settings().webhook_events_retention_days)
-            except Exception as exc:  # storage down: try again at the next pass
-                _log.warning("housekeeping pass failed: %s", type(exc).__name__)
-            else:
-                if purged.events or purged.rejection_counts:
-                    _log.info("housekeeping purged %s", purged)
-            self._stopping.wait(self._interval_seconds)
+    def _pass(self) -> None:
+        purged = purge_once(self._engine(), self._settings().webhook_events_retention_days)
+        if purged.events or purged.rejection_counts:
+            _log.info("housekeeping purged %s", purged)

@@ -22,7 +22,7 @@ from lib.accounts import StripeAccount, resolve_stripe_account, stripe_adapter_f
 from lib.config import Settings
 from lib.providers.stripe import StripeAdapter
 from lib.store import CredentialsStore, EncryptionKeyError, load_secret_box
-from lib.webhooks.background import BackgroundLoop
+from lib.webhooks.background import PeriodicLoop
 from lib.webhooks.events_store import (
     NewEvent,
     load_cursor,
@@ -125,7 +125,7 @@ def catch_up_events(engine: Engine, account: StripeAccount) -> PollResult:
     return poll_once(engine, account, stripe_adapter_for(account))
 
 
-class PeriodicPoller(BackgroundLoop):
+class PeriodicPoller(PeriodicLoop):
     """Calls `poll()` at start and then every `interval_seconds` on a background thread.
 
     `start` polls at once, to catch up after downtime; `stop` lets the poll in progress finish.
@@ -134,17 +134,10 @@ class PeriodicPoller(BackgroundLoop):
     def __init__(self, poll: Callable[[], PollResult], interval_seconds: float) -> None:
         if interval_seconds <= 0:
             raise ValueError(f"interval_seconds must be positive, got {interval_seconds}")
-        super().__init__("events-poller")
+        super().__init__("events-poller", interval_seconds, pass_name="events poll", log=_log)
         self._poll = poll
-        self._interval = interval_seconds
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                result = self._poll()
-            except Exception as exc:  # a poll must never end the loop; the next one retries
-                _log.warning("events poll failed: %s", type(exc).__name__)
-            else:
-                if result.error is not None:
-                    _log.warning("events poll failed: %s", result.error)
-            self._stopping.wait(self._interval)
+    def _pass(self) -> None:
+        result = self._poll()
+        if result.error is not None:
+            _log.warning("events poll failed: %s", result.error)
