@@ -7,17 +7,21 @@ same settings apply under `streamlit run`, `uvicorn app:app`, the CLI and the te
 
 from __future__ import annotations
 
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
+from babel import Locale, UnknownLocaleError
 from pydantic import Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STRIPE_API_VERSION = "2024-06-20"
+MAX_LOCALE_LENGTH = 32
+_LOCALE_NAME = re.compile(r"[A-Za-z]{2,3}(?:_[A-Za-z0-9]{2,8}){0,3}")
 
 
 def secrets_files() -> list[Path]:
@@ -63,6 +67,22 @@ class StreamlitSecretsSource(PydanticBaseSettingsSource):
         return found
 
 
+def known_locale(value: object) -> str:
+    """`value` as a CLDR locale name babel knows ("de-DE" -> "de_DE"); raises ValueError naming
+    APP_LOCALE otherwise, so a typo stops the app at start instead of formatting in English."""
+    text = value.strip() if isinstance(value, str) else ""
+    name = text.replace("-", "_")
+    shown = str(value)[:MAX_LOCALE_LENGTH]
+    if not name or len(name) > MAX_LOCALE_LENGTH or not _LOCALE_NAME.fullmatch(name):
+        raise ValueError(f"APP_LOCALE={shown!r} is not a locale name such as en_US or de_DE")
+    try:
+        return str(Locale.parse(name))
+    except (UnknownLocaleError, ValueError):
+        raise ValueError(
+            f"APP_LOCALE={shown!r} is not a locale this app knows (for example en_US, de_DE)"
+        ) from None
+
+
 # Comma-separated in the environment; a TOML list works too in secrets.toml.
 AddressList = Annotated[tuple[str, ...], NoDecode]
 
@@ -92,6 +112,8 @@ class Settings(BaseSettings):
     allowed_emails: AddressList = ()
     admin_emails: AddressList = ()
     allow_remote_admin: bool = False
+    app_locale: str = "en_US"
+    """How money, numbers and typed amounts are written (a CLDR locale such as de_DE)."""
 
     @field_validator(
         "stripe_secret_key",
@@ -104,6 +126,11 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("app_locale", mode="before")
+    @classmethod
+    def _known_locale(cls, value: Any) -> Any:
+        return known_locale(value)
 
     @field_validator("allowed_email_domains", "allowed_emails", "admin_emails", mode="before")
     @classmethod

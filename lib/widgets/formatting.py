@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from babel.numbers import get_decimal_symbol, get_group_symbol
 
 from lib.money import (
     choose_text,
@@ -25,6 +24,7 @@ from lib.money import (
     group_digit_series,
     minor_unit_amounts,
 )
+from lib.number_format import app_locale, number_symbols
 from lib.widgets.comparison import value_kinds
 from lib.widgets.field_paths import column_or_missing
 from lib.widgets.intervals import format_interval_series
@@ -178,12 +178,21 @@ def to_utc_timestamps(values: pd.Series) -> pd.Series:
     return stamps
 
 
-def format_number_series(values: pd.Series, locale: str = "en_US", decimals: int = 3) -> pd.Series:
-    """Numbers with the locale's grouping and up to `decimals` decimals: 1234.5 -> '1,234.5'.
+def format_number(value: float, locale: str | None = None) -> str:
+    """One number as `format_number_series` writes it: 12345678 -> '12,345,678' ('' if missing)."""
+    return str(format_number_series(pd.Series([value]), locale).iloc[0])
+
+
+def format_number_series(
+    values: pd.Series, locale: str | None = None, decimals: int = 3
+) -> pd.Series:
+    """Numbers with the locale's symbols and grouping (the app's locale unless given; the same
+    grouping as money) and up to `decimals` decimals: 1234.5 -> '1,234.5'.
 
     Whole numbers are written exactly; fractions are rounded, and those beyond 10**15 (where
     a float no longer holds the decimals) are left blank like missing values.
     """
+    symbols = number_symbols(locale or app_locale())
     numbers = pd.to_numeric(values.where(value_kinds(values) == "number"), errors="coerce")
     result = pd.Series("", index=values.index, dtype="str")
     valid = numbers.notna()
@@ -199,22 +208,28 @@ def format_number_series(values: pd.Series, locale: str = "en_US", decimals: int
     negative = scaled < 0
     major, minor = np.divmod(np.abs(scaled), 10**decimals)
     text = group_digit_series(
-        pd.Series(major, dtype="int64").astype("str"), get_group_symbol(locale)
+        pd.Series(major, dtype="int64").astype("str"),
+        symbols.group,
+        symbols.primary_group,
+        symbols.secondary_group,
     )
     if decimals:
         fraction = pd.Series(minor + 10**decimals).astype("str").str.slice(1).str.rstrip("0")
-        point = np.where(fraction == "", "", get_decimal_symbol(locale))
+        point = np.where(fraction == "", "", symbols.decimal)
         text = text + point + fraction
     text = pd.Series(np.where(negative & (scaled != 0), "-", ""), dtype="str") + text
     result[valid] = text.to_numpy()
     return result
 
 
-def format_percent_series(values: pd.Series, locale: str = "en_US") -> pd.Series:
-    """Fractions as percentages with up to one decimal: 0.125 -> '12.5%'."""
+def format_percent_series(values: pd.Series, locale: str | None = None) -> pd.Series:
+    """Fractions as percentages with up to one decimal, as the locale writes them: 0.125 ->
+    '12.5%' (de_DE: '12,5\xa0%')."""
     numbers = pd.to_numeric(values.where(value_kinds(values) == "number"), errors="coerce")
-    text = format_number_series(numbers.astype("float64") * 100, locale, decimals=1)
-    return text.mask(text != "", text + "%")
+    chosen = locale or app_locale()
+    symbols = number_symbols(chosen)
+    text = format_number_series(numbers.astype("float64") * 100, chosen, decimals=1)
+    return text.mask(text != "", symbols.percent_prefix + text + symbols.percent_suffix)
 
 
 def badge_colors(frame: pd.DataFrame, field: FieldSpec) -> pd.Series:
@@ -239,7 +254,7 @@ def format_rows(
     display: DisplaySpec,
     now: datetime,
     tz: str = "UTC",
-    locale: str = "en_US",
+    locale: str | None = None,
 ) -> pd.DataFrame:
     """The display text of every field (columns = field keys, in field order; nulls are '').
 
@@ -251,7 +266,7 @@ def format_rows(
 
 
 def _format_column(
-    frame: pd.DataFrame, spec: FieldSpec, now: datetime, tz: str, locale: str
+    frame: pd.DataFrame, spec: FieldSpec, now: datetime, tz: str, locale: str | None
 ) -> pd.Series:
     values = column_or_missing(frame, spec.key)
     if spec.type == "link":
@@ -297,7 +312,7 @@ def _to_text(value: Any) -> str:
 
 
 def compute_stat(
-    frame: pd.DataFrame, display: DisplaySpec, locale: str = "en_US"
+    frame: pd.DataFrame, display: DisplaySpec, locale: str | None = None
 ) -> list[StatValue]:
     """The stat view's figures: one per group (e.g. per currency), never mixing currencies.
 
@@ -364,7 +379,7 @@ def _stat_value(
     values: pd.Series,
     aggregate: str,
     spec: FieldSpec | None,
-    locale: str,
+    locale: str | None,
 ) -> StatValue:
     value = _aggregate(values, aggregate)
     if value is None:
@@ -401,5 +416,5 @@ def _aggregate(values: pd.Series, aggregate: str) -> int | float | None:
     return int(result) if whole and aggregate != "avg" else float(result)
 
 
-def _number_text(value: float, locale: str) -> str:
-    return str(format_number_series(pd.Series([value]), locale).iloc[0])
+def _number_text(value: float, locale: str | None) -> str:
+    return format_number(value, locale)
