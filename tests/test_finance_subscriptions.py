@@ -200,7 +200,9 @@ def test_trend_says_where_history_is_missing() -> None:
     trend = mrr_trend(recent, NOW, history_complete=False)
 
     assert trend.notes[0].startswith("The subscription history is not fully synced yet")
-    assert any("oldest mirrored subscription started on Nov 05, 2026" in n for n in trend.notes)
+    assert any(
+        "oldest mirrored subscription started on Nov 5, 2026, 12:00 UTC" in n for n in trend.notes
+    )
 
 
 def test_metrics_read_the_mirrored_subscriptions(engine: Engine) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from lib.dates import format_datetime
 from lib.finance.prices import ItemCharge, UnreadablePrice, item_charge
 from lib.store.tables import mirror_objects
 
@@ -261,8 +262,8 @@ def mrr_trend(
     if facts:
         oldest = min(f.start for f in facts)
         if points and oldest > points[0][1]:
-            day = datetime.fromtimestamp(oldest, UTC).strftime("%b %d, %Y")
-            notes.append(f"The oldest mirrored subscription started on {day}.")
+            started = format_datetime(datetime.fromtimestamp(oldest, UTC))
+            notes.append(f"The oldest mirrored subscription started on {started}.")
     return MrrTrend(rows, notes)
 
 

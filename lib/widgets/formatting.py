@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lib.dates import format_datetime as absolute_datetime
+from lib.dates import viewer_zone
 from lib.money import (
     choose_text,
     currency_codes,
@@ -82,7 +84,8 @@ def format_short_date(ts: Any, tz: str = "UTC") -> str:
 
 
 def format_datetime(ts: Any, tz: str = "UTC") -> str:
-    """'2026-11-27 13:05 UTC' in time zone `tz` (with that zone's abbreviation); '' if missing."""
+    """'Nov 27, 2026, 13:05 UTC' in time zone `tz` (its abbreviation, else its offset), the app's
+    one absolute format (`lib.dates`); '' if missing."""
     return str(format_datetime_series(pd.Series([ts], dtype=object), tz).iloc[0])
 
 
@@ -126,40 +129,17 @@ def format_short_date_series(values: pd.Series, tz: str = "UTC") -> pd.Series:
 
 
 def format_datetime_series(values: pd.Series, tz: str = "UTC") -> pd.Series:
-    """Vectorised `format_datetime`."""
+    """Vectorised `format_datetime`: `lib.dates`' one absolute format, once per distinct time."""
     utc = to_utc_timestamps(values)
-    local = utc.dt.tz_convert(tz)
-    valid = local.notna()
+    valid = utc.notna()
     result = pd.Series("", index=values.index, dtype="str")
     if not valid.any():
         return result
-    shown, shown_utc = local[valid], utc[valid]
-
-    def two_digits(part: pd.Series) -> pd.Series:
-        return part.astype("str").str.zfill(2)
-
-    text = (
-        shown.dt.year.astype("str")
-        + "-"
-        + two_digits(shown.dt.month)
-        + "-"
-        + two_digits(shown.dt.day)
-        + " "
-        + two_digits(shown.dt.hour)
-        + ":"
-        + two_digits(shown.dt.minute)
-        + " "
-        + _zone_names(shown, shown_utc)
-    )
-    result[valid] = text
+    zone = viewer_zone(tz)
+    shown = utc[valid]
+    texts = {stamp: absolute_datetime(stamp.to_pydatetime(), zone) for stamp in shown.unique()}
+    result[valid] = shown.map(texts).astype("str")
     return result
-
-
-def _zone_names(local: pd.Series, utc: pd.Series) -> pd.Series:
-    # One abbreviation per UTC offset present (CET/CEST), looked up once per offset.
-    offsets = local.dt.tz_localize(None) - utc.dt.tz_localize(None)
-    names = {offset: local[offsets == offset].iloc[0].tzname() for offset in offsets.unique()}
-    return offsets.map(names).astype("str")
 
 
 def to_utc_timestamps(values: pd.Series) -> pd.Series:

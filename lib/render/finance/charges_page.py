@@ -21,7 +21,7 @@ from lib.finance import (
     to_query_params,
 )
 from lib.money import format_money
-from lib.render.finance.charge_detail import render_charge_detail
+from lib.render.finance.charge_detail import open_charge_detail, publish_selected_charge
 from lib.render.finance.charge_filters import filter_controls
 from lib.render.finance.charts import render_charge_charts
 from lib.render.finance.exports import render_charge_exports
@@ -36,7 +36,8 @@ CHARGES_DISPLAY = DisplaySpec.model_validate(
         "view": "table",
         "layout": {"height": "fixed", "emptyState": "No charges match these filters"},
         "fields": [
-            {"key": "created", "label": "Date", "type": "date", "format": "relative-time"},
+            {"key": "created", "label": "Date (UTC)", "type": "date", "format": "datetime"},
+            {"key": "created_ago", "label": "When", "type": "date", "format": "relative-time"},
             {"key": "amount", "label": "Amount", "type": "number", "format": "currency"},
             {"key": "status", "label": "Status", "type": "badge"},
             {"key": "customer", "label": "Customer"},
@@ -49,6 +50,7 @@ CHARGES_DISPLAY = DisplaySpec.model_validate(
     }
 )
 _KEY_PAGE, _KEY_TABLE, _KEY_VIEW = "charges_page", "charges_table", "charges_view"
+_KEY_GENERATION = "charges_table_generation"
 
 
 def render_charges_page() -> None:
@@ -84,12 +86,26 @@ def _render_charges_tab(
     if result.rows.empty:
         st.info(CHARGES_DISPLAY.layout.empty_state)
     else:
+        rows = result.rows
         selected = render_table(
-            rows_view(_table_frame(result.rows), CHARGES_DISPLAY, now), _KEY_TABLE
+            rows_view(_table_frame(rows), CHARGES_DISPLAY, now), _table_key(list(rows["id"]))
         )
         if selected is not None:
-            render_charge_detail(engine, account, result.rows.iloc[selected])
+            publish_selected_charge(rows.iloc[selected])
+            open_charge_detail(engine, account, str(rows.iloc[selected]["id"]), _close_detail)
     render_charge_exports(engine, account.key, filters, now, total)
+
+
+def _table_key(charge_ids: list[str]) -> str:
+    """The table's key: a new table (nothing selected) for other rows, or after the details
+    panel was closed, so a selection never opens another row's details."""
+    generation = str(st.session_state.get(_KEY_GENERATION, 0))
+    digest = hashlib.sha256("\n".join([generation, *charge_ids]).encode()).hexdigest()[:16]
+    return f"{_KEY_TABLE}-{digest}"
+
+
+def _close_detail() -> None:
+    st.session_state[_KEY_GENERATION] = st.session_state.get(_KEY_GENERATION, 0) + 1
 
 
 def _page_controls(filters: ChargeFilters, total: int) -> int:
@@ -139,6 +155,7 @@ def _render_summary(summaries: list[CurrencySummary], total: int) -> None:
 
 def _table_frame(rows: pd.DataFrame) -> pd.DataFrame:
     frame = rows.copy()
+    frame["created_ago"] = frame["created"]
     frame["customer"] = frame["customer_email"].fillna(frame["customer_name"]).fillna("")
     brand, last4 = frame["card_brand"].fillna(""), frame["card_last4"].fillna("")
     frame["card"] = (brand + " •••• " + last4).where(last4 != "", brand)
