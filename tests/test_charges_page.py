@@ -23,7 +23,7 @@ from lib.render.widgets.views import DATETIME_FORMAT
 from lib.store import get_engine
 from lib.sync import SYNC_ORDER, write_objects
 from lib.sync.state import record_page
-from tests.apptest_support import select_row, table, unescape
+from tests.apptest_support import select_row, shown_text, table, unescape
 
 PAGE = str(PROJECT_ROOT / "app_pages" / "charges.py")
 ACCOUNT = "demo"  # no key is configured in tests, so the page reads the demo account
@@ -312,8 +312,8 @@ def test_the_subscriptions_page_shows_mrr_churn_and_how_they_are_defined(mirror:
 
     assert not at.exception
     metrics = {metric.label: metric.value for metric in at.metric}
-    assert metrics["Active subscriptions"] == "2"
-    assert metrics["Trialing"] == "1"
+    assert (metrics["Active"], metrics["Past due"], metrics["Trialing"]) == ("1", "1", "1")
+    assert "MRR counts active and past-due subscriptions: 2 now." in shown_text(at)
     mrr = at.dataframe[0].value.iloc[0]
     assert (mrr["Currency"], mrr["MRR"]) == ("USD", "$44.00")  # 24.00 + 240.00 / 12
     assert "Subscriber churn" in at.expander[0].markdown[0].value

@@ -162,7 +162,9 @@ def test_mrr_sums_active_and_past_due_per_currency() -> None:
 def test_metrics_over_the_last_30_days() -> None:
     metrics = subscription_metrics(FACTS, NOW)
 
-    assert (metrics.active, metrics.trialing) == (9, 1)
+    # One count per status, as the Dashboard's Subscriptions widget shows them; MRR counts two.
+    assert (metrics.active, metrics.past_due, metrics.trialing, metrics.unpaid) == (8, 1, 1, 0)
+    assert metrics.in_mrr == 9
     assert metrics.mrr == {"jpy": 3000, "usd": 41_582}
     # New: sub_loyal (3240) and sub_converted (1000, its trial ended in the window).
     assert (metrics.new, metrics.new_mrr) == (2, {"usd": 4240})
