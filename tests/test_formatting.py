@@ -262,20 +262,35 @@ def test_other_field_types_and_formats() -> None:
 def test_revenue_stat_is_one_figure_per_currency() -> None:
     revenue = load_widget_file(WIDGETS / "revenue-today.json")
     charges = [
-        {"id": "1", "amount": 1000, "currency": "usd", "status": "succeeded"},
-        {"id": "2", "amount": 2550, "currency": "usd", "status": "succeeded"},
-        {"id": "3", "amount": 5000, "currency": "jpy", "status": "succeeded"},
-        {"id": "4", "amount": 999999, "currency": "usd", "status": "failed"},
-        {"id": "5", "amount": 1500, "currency": "kwd", "status": "succeeded"},
+        {"id": "1", "amount": 1000, "amount_refunded": 0, "currency": "usd", "status": "succeeded"},
+        {
+            "id": "2",
+            "amount": 2550,
+            "amount_refunded": 550,
+            "currency": "usd",
+            "status": "succeeded",
+        },
+        {"id": "3", "amount": 5000, "amount_refunded": 0, "currency": "jpy", "status": "succeeded"},
+        {"id": "4", "amount": 999999, "amount_refunded": 0, "currency": "usd", "status": "failed"},
+        {"id": "5", "amount": 1500, "amount_refunded": 0, "currency": "kwd", "status": "succeeded"},
+        # Fully refunded: Stripe keeps it "succeeded", but none of it is revenue.
+        {
+            "id": "6",
+            "amount": 800,
+            "amount_refunded": 800,
+            "currency": "kwd",
+            "status": "succeeded",
+        },
     ]
     frame = apply_transform({"data": charges}, revenue.transform, NOW)
     figures = compute_stat(frame, revenue.display)
+    # Net, as the Charges summary's "Net" (gross of succeeded charges minus what was refunded).
     assert [(f.group, f.value, f.text) for f in figures] == [
         ("jpy", 5000, "¥5,000"),
         ("kwd", 1500, "KWD\xa01.500"),
-        ("usd", 3550, "$35.50"),
+        ("usd", 3000, "$30.00"),
     ]
-    assert {figure.label for figure in figures} == {"Revenue today"}
+    assert {figure.label for figure in figures} == {"Net revenue today"}
     assert compute_stat(frame.iloc[0:0], revenue.display) == []
 
 

@@ -48,6 +48,7 @@ FALLBACK_BADGE_COLORS: dict[str, BadgeColor] = {
     "incomplete": "orange",
     "trialing": "blue",
 }
+_SAFE_DIFFERENCE = 2**62
 _MINUTE, _HOUR, _DAY = 60, 3600, 86400
 _MONTH, _YEAR = 30 * _DAY, 365 * _DAY
 # Spans below 1 minute read "just now"; the unit is the largest whose size the span reaches.
@@ -307,7 +308,7 @@ def compute_stat(
     if stat is None:
         return []
     spec = display.field_named(stat.field)
-    values = column_or_missing(frame, stat.field)
+    values = stat_values(frame, stat)
     if stat.group_by is None:
         return [_stat_value(stat.label, None, values, stat.aggregate, spec, locale)]
     groups = column_or_missing(frame, stat.group_by)
@@ -330,18 +331,31 @@ def compute_stat(
     return figures
 
 
+def stat_values(frame: pd.DataFrame, stat: StatSpec) -> pd.Series:
+    """The values a stat aggregates: its field, less its `minus` field row by row (whole numbers
+    only; a row where either is not one, or is beyond 2**62, has no value)."""
+    values = column_or_missing(frame, stat.field)
+    if stat.minus is None:
+        return values
+    kept = minor_unit_amounts(values)
+    taken = minor_unit_amounts(column_or_missing(frame, stat.minus))
+    # Below 2**62 on both sides a difference cannot wrap int64.
+    safe = (kept.abs() < _SAFE_DIFFERENCE) & (taken.abs() < _SAFE_DIFFERENCE)
+    return (kept - taken).where(safe.fillna(False))
+
+
 def stat_left_out_note(frame: pd.DataFrame, display: DisplaySpec) -> str:
     """'2 rows left out: no valid currency code or whole amount' for a money stat, else ''."""
     stat = display.stat
     if stat is None or not _is_money_stat(stat, display.field_named(stat.field)):
         return ""
-    values = column_or_missing(frame, stat.field)
+    present = column_or_missing(frame, stat.field).notna()
     currencies = currency_codes(column_or_missing(frame, stat.group_by or ""))
-    usable = minor_unit_amounts(values).notna() & currencies.notna()
-    count = int((values.notna() & ~usable).sum())
+    usable = minor_unit_amounts(stat_values(frame, stat)).notna() & currencies.notna()
+    count = int((present & ~usable).sum())
     if not count:
         return ""
-    rows = "1 row" if count == 1 else f"{count:,} rows"
+    rows = "1 row" if count == 1 else f"{format_number(count)} rows"
     return f"{rows} left out: no valid currency code or whole amount"
 
 
