@@ -5,7 +5,7 @@
 
 import streamlit as st
 
-from lib.config import PROJECT_ROOT
+from lib.config import PROJECT_ROOT, settings_or_exit
 from lib.http_routes import build_routes
 from lib.providers.masking import install_log_redaction
 from lib.webhooks import webhook_lifespan
@@ -14,6 +14,7 @@ from lib.webhooks import webhook_lifespan
 FAVICON = PROJECT_ROOT / "assets" / "favicon.png"
 
 install_log_redaction()
+settings_or_exit()  # a bad setting stops the start with a plain line naming it
 app = st.App("app.py", routes=build_routes(), lifespan=webhook_lifespan())
 
 if __name__ == "__main__":

@@ -8,13 +8,14 @@ same settings apply under `streamlit run`, `uvicorn app:app`, the CLI and the te
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
 from babel import Locale, UnknownLocaleError
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -68,19 +69,20 @@ class StreamlitSecretsSource(PydanticBaseSettingsSource):
 
 
 def known_locale(value: object) -> str:
-    """`value` as a CLDR locale name babel knows ("de-DE" -> "de_DE"); raises ValueError naming
-    APP_LOCALE otherwise, so a typo stops the app at start instead of formatting in English."""
+    """`value` as a CLDR locale name babel knows ("de-DE" -> "de_DE"); raises ValueError
+    otherwise, so a typo in APP_LOCALE stops the app at start instead of writing English."""
     text = value.strip() if isinstance(value, str) else ""
     name = text.replace("-", "_")
-    shown = str(value)[:MAX_LOCALE_LENGTH]
-    if not name or len(name) > MAX_LOCALE_LENGTH or not _LOCALE_NAME.fullmatch(name):
-        raise ValueError(f"APP_LOCALE={shown!r} is not a locale name such as en_US or de_DE")
+    unknown = ValueError(
+        f"{str(value)[:MAX_LOCALE_LENGTH]!r} is not a locale this app knows "
+        "(for example en_US or de_DE)"
+    )
+    if len(name) > MAX_LOCALE_LENGTH or not _LOCALE_NAME.fullmatch(name):
+        raise unknown
     try:
         return str(Locale.parse(name))
     except (UnknownLocaleError, ValueError):
-        raise ValueError(
-            f"APP_LOCALE={shown!r} is not a locale this app knows (for example en_US, de_DE)"
-        ) from None
+        raise unknown from None
 
 
 # Comma-separated in the environment; a TOML list works too in secrets.toml.
@@ -168,6 +170,20 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, StreamlitSecretsSource(settings_cls))
+
+
+def settings_or_exit() -> Settings:
+    """The settings; when one is invalid, one plain line per problem on stderr naming the
+    setting (never echoing its value, which may be a secret) and exit status 2, not a
+    traceback."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            name = ".".join(str(part) for part in problem["loc"]).upper()
+            reason = str(problem["msg"]).removeprefix("Value error, ")
+            sys.stderr.write(f"Invalid setting {name}: {reason}\n")
+        raise SystemExit(2) from None
 
 
 @lru_cache(maxsize=1)

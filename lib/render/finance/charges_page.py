@@ -27,7 +27,7 @@ from lib.render.finance.charts import render_charge_charts
 from lib.render.finance.exports import render_charge_exports
 from lib.render.finance.sync_panel import open_mirror_page
 from lib.render.widgets import render_table
-from lib.widgets.formatting import format_percent_series
+from lib.widgets.formatting import format_number, format_percent_series
 from lib.widgets.rows import rows_view
 from lib.widgets.schema import DisplaySpec
 
@@ -115,7 +115,8 @@ def _page_controls(filters: ChargeFilters, total: int) -> int:
     digest = hashlib.sha256(repr(filters.with_changes(page=1)).encode()).hexdigest()[:16]
     page = st.pagination(pages, default=min(default, pages), key=f"{_KEY_PAGE}-{digest}")
     first = (page - 1) * PAGE_SIZE + 1 if total else 0
-    st.caption(f"Charges {first:,}–{min(page * PAGE_SIZE, total):,} of {total:,}")
+    last = min(page * PAGE_SIZE, total)
+    st.caption(f"Charges {format_number(first)}–{format_number(last)} of {format_number(total)}")
     return page
 
 
@@ -141,14 +142,16 @@ def _render_summary(summaries: list[CurrencySummary], total: int) -> None:
     frame = pd.DataFrame(
         {
             "Currency": [s.currency.upper() for s in summaries],
-            "Charges": [f"{s.count:,}" for s in summaries],
+            "Charges": [format_number(s.count) for s in summaries],
             "Gross (succeeded)": [format_money(s.gross, s.currency) for s in summaries],
             "Refunded": [format_money(s.refunded, s.currency) for s in summaries],
             "Net": [format_money(s.net, s.currency) for s in summaries],
             "Failure rate": [text or "—" for text in rates],
         }
     )
-    st.markdown(f"**{total:,} charges match** · totals per currency, never added across them")
+    st.markdown(
+        f"**{format_number(total)} charges match** · totals per currency, never added across them"
+    )
     st.dataframe(frame, hide_index=True, key="charges_summary")
     st.caption("Failure rate = failed ÷ (succeeded + failed); pending charges are not counted.")
 
