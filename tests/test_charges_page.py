@@ -221,7 +221,7 @@ def test_the_table_shows_the_date_and_time_with_the_relative_time_beside_it(
     at = page().run()
 
     columns = json.loads(table(at, "charges_table").proto.columns)
-    assert columns["created"]["label"] == "Date (UTC)"
+    assert columns["created"]["label"] == "Date"
     assert columns["created"]["type_config"] == {"type": "datetime", "format": DATETIME_FORMAT}
     assert columns["created_ago"]["label"] == "When"
     assert columns["created_ago"]["type_config"]["format"] == "distance"

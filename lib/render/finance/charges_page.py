@@ -35,17 +35,19 @@ CHARGES_DISPLAY = DisplaySpec.model_validate(
     {
         "view": "table",
         "layout": {"height": "fixed", "emptyState": "No charges match these filters"},
+        # What a person scans first comes first, so a narrow window cuts only what the details
+        # panel also shows (card, refunds, flags).
         "fields": [
-            {"key": "created", "label": "Date (UTC)", "type": "date", "format": "datetime"},
+            {"key": "created", "label": "Date", "type": "date", "format": "datetime"},
             {"key": "created_ago", "label": "When", "type": "date", "format": "relative-time"},
             {"key": "amount", "label": "Amount", "type": "number", "format": "currency"},
             {"key": "status", "label": "Status", "type": "badge"},
             {"key": "customer", "label": "Customer"},
             {"key": "description", "label": "Description"},
+            {"key": "id", "label": "Charge"},
             {"key": "card", "label": "Card"},
             {"key": "amount_refunded", "label": "Refunded", "type": "number", "format": "currency"},
             {"key": "flags", "label": "Flags"},
-            {"key": "id", "label": "Charge"},
         ],
     }
 )
