@@ -89,3 +89,20 @@ def test_chart_axes_follow_the_app_locale(monkeypatch: pytest.MonkeyPatch) -> No
     number = mrr_charts(at)["GBP"]["config"]["locale"]["number"]
     assert (number["decimal"], number["thousands"]) == (",", ".")
     assert number["currency"] == ["", "\xa0£"]
+
+
+def test_a_subscription_without_a_valid_currency_is_left_out_of_the_charts() -> None:
+    now = int(datetime.now(UTC).timestamp())
+    rows = [subscription("sub_ok", "usd", 2000), subscription("sub_odd", "us$", 2000)]
+    with get_engine().begin() as connection:
+        write_objects(connection, "demo", "subscriptions", rows, now)
+        for resource in SYNC_ORDER:
+            record_page(
+                connection, "demo", resource, cursor=None, newest_created=None, finished=True
+            )
+
+    at = AppTest.from_file(SUBSCRIPTIONS_PAGE, default_timeout=30).run()
+
+    assert not at.exception
+    assert sorted(mrr_charts(at)) == ["USD"]
+    assert "Amounts without a valid currency code are left out of these charts." in (shown_text(at))

@@ -10,7 +10,13 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from lib.finance import ChargeFilters, daily_volume, failures_by_code
-from lib.money import display_decimals, format_money_series, money_pattern, to_major
+from lib.money import (
+    currency_code,
+    display_decimals,
+    format_money_series,
+    money_pattern,
+    to_major,
+)
 from lib.number_format import app_locale, number_symbols
 
 CHART_HEIGHT = 240
@@ -61,8 +67,13 @@ def per_currency_charts(frame: pd.DataFrame, when: str, time_format: str, mark: 
             for amount, code in zip(frame["minor"], frame["currency"], strict=True)
         ],
     )
+    found = sorted(str(code) for code in frame["currency"].unique())
+    # A stored currency that is not three letters has no symbol to put on an axis.
+    codes = [code for code in found if currency_code(code) == code]
+    if len(codes) < len(found):
+        st.caption("Amounts without a valid currency code are left out of these charts.")
     columns = st.columns(2)
-    for index, code in enumerate(sorted(frame["currency"].unique())):
+    for index, code in enumerate(codes):
         chart = alt.Chart(frame[frame["currency"] == code], title=code.upper())
         chart = chart.mark_bar() if mark == "bar" else chart.mark_line(point=True)
         chart = (
