@@ -5,7 +5,7 @@
 
 import streamlit as st
 
-from lib.config import PROJECT_ROOT, follow_streamlit_secrets_files
+from lib.config import PROJECT_ROOT, follow_streamlit_secrets_files, settings_or_exit
 from lib.http_routes import build_routes
 from lib.providers.masking import install_log_redaction
 from lib.workflows.runtime import app_lifespan
@@ -16,6 +16,7 @@ FAVICON = PROJECT_ROOT / "assets" / "favicon.png"
 install_log_redaction()
 # The app's settings must come from the secrets files st.login reads (`--secrets.files` too).
 follow_streamlit_secrets_files(lambda: st.get_option("secrets.files"))
+settings_or_exit()  # a bad setting stops the start with a plain line naming it
 app = st.App("app.py", routes=build_routes(), lifespan=app_lifespan())
 
 if __name__ == "__main__":

@@ -7,18 +7,23 @@ same settings apply under `streamlit run`, `uvicorn app:app`, the CLI and the te
 
 from __future__ import annotations
 
+import re
+import sys
 import tomllib
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from babel import Locale, UnknownLocaleError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STRIPE_API_VERSION = "2024-06-20"
+MAX_LOCALE_LENGTH = 32
+_LOCALE_NAME = re.compile(r"[A-Za-z]{2,3}(?:_[A-Za-z0-9]{2,8}){0,3}")
 
 
 SecretsFilesOption = Callable[[], Iterable[str]]
@@ -85,6 +90,23 @@ class StreamlitSecretsSource(PydanticBaseSettingsSource):
         return found
 
 
+def known_locale(value: object) -> str:
+    """`value` as a CLDR locale name babel knows ("de-DE" -> "de_DE"); raises ValueError
+    otherwise, so a typo in APP_LOCALE stops the app at start instead of writing English."""
+    text = value.strip() if isinstance(value, str) else ""
+    name = text.replace("-", "_")
+    unknown = ValueError(
+        f"{str(value)[:MAX_LOCALE_LENGTH]!r} is not a locale this app knows "
+        "(for example en_US or de_DE)"
+    )
+    if len(name) > MAX_LOCALE_LENGTH or not _LOCALE_NAME.fullmatch(name):
+        raise unknown
+    try:
+        return str(Locale.parse(name))
+    except (UnknownLocaleError, ValueError):
+        raise unknown from None
+
+
 # Comma-separated in the environment; a TOML list works too in secrets.toml.
 AddressList = Annotated[tuple[str, ...], NoDecode]
 
@@ -124,6 +146,8 @@ class Settings(BaseSettings):
     allowed_emails: AddressList = ()
     admin_emails: AddressList = ()
     allow_remote_admin: bool = False
+    app_locale: str = "en_US"
+    """How money, numbers and typed amounts are written (a CLDR locale such as de_DE)."""
 
     @field_validator(
         "stripe_secret_key",
@@ -140,6 +164,11 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("app_locale", mode="before")
+    @classmethod
+    def _known_locale(cls, value: Any) -> Any:
+        return known_locale(value)
 
     @field_validator("allowed_email_domains", "allowed_emails", "admin_emails", mode="before")
     @classmethod
@@ -181,6 +210,20 @@ class Settings(BaseSettings):
 
 SETTING_VARIABLES: tuple[str, ...] = tuple(name.upper() for name in Settings.model_fields)
 """Every environment variable the settings are read from."""
+
+
+def settings_or_exit() -> Settings:
+    """The settings; when one is invalid, one plain line per problem on stderr naming the
+    setting (never echoing its value, which may be a secret) and exit status 2, not a
+    traceback."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            name = ".".join(str(part) for part in problem["loc"]).upper()
+            reason = str(problem["msg"]).removeprefix("Value error, ")
+            sys.stderr.write(f"Invalid setting {name}: {reason}\n")
+        raise SystemExit(2) from None
 
 
 @lru_cache(maxsize=1)

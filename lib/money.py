@@ -2,7 +2,13 @@
 
 Amounts are never floats here: digits come from integer division, symbols and patterns from
 babel (CLDR). The scalar and the vectorised formatter share one derived pattern per currency
-and locale, so a table cell and a single figure always read the same.
+and locale, so a table cell and a single figure always read the same. Without a locale, money
+is written in the app's (`APP_LOCALE`).
+
+One rule for decimals everywhere (screen, exports, typed amounts): the decimals Stripe charges
+in. ISK travels in hundredths but Stripe charges whole krónur only (amounts divisible by 100
+since April 2023), so it shows, exports and is typed whole; HUF and TWD are charged with two
+decimals (only their payouts are whole) and keep them.
 """
 
 from __future__ import annotations
@@ -17,19 +23,16 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 from babel import Locale
-from babel.numbers import (
-    get_currency_name,
-    get_currency_symbol,
-    get_decimal_symbol,
-    get_group_symbol,
-)
+from babel.numbers import get_currency_name, get_currency_symbol
+
+from lib.number_format import app_locale, number_symbols
 
 ZERO_DECIMAL_CURRENCIES = frozenset(
     {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga"}
     | {"pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"}
 )
 THREE_DECIMAL_CURRENCIES = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
-# Stripe sends ISK in hundredths, but krónur are shown whole.
+# Stripe sends ISK in hundredths, but charges (and so shows and accepts) whole krónur only.
 WHOLE_UNIT_DISPLAY_CURRENCIES = frozenset({"isk"})
 
 _NBSP = "\xa0"
@@ -84,7 +87,8 @@ def api_exponent(currency: str) -> int:
 
 
 def display_decimals(currency: str) -> int:
-    """Decimal places shown to people: the API exponent, except ISK which shows none."""
+    """Decimal places Stripe charges in, so shown, exported and typed: the API exponent, except
+    ISK (whole krónur)."""
     if currency.lower() in WHOLE_UNIT_DISPLAY_CURRENCIES:
         return 0
     return api_exponent(currency)
@@ -95,21 +99,30 @@ def to_major(amount: int, currency: str) -> Decimal:
     return Decimal(_require_int(amount)).scaleb(-api_exponent(currency))
 
 
-def to_minor(amount: Decimal, currency: str) -> int:
-    """The inverse of `to_major`, exactly: (Decimal('19.99'), 'usd') -> 1999.
+def to_shown_major(amount: int, currency: str) -> Decimal:
+    """The amount in major units written with the decimals Stripe charges in (`display_decimals`),
+    exactly: (123400, 'isk') -> Decimal('1234'), (1999, 'usd') -> Decimal('19.99'). An amount
+    those decimals cannot hold (an ISK charge from before whole krónur) keeps its hundredths."""
+    major = to_major(amount, currency)
+    shown = major.quantize(Decimal(1).scaleb(-display_decimals(currency)))
+    return shown if shown == major else major
 
-    Raises AmountError when the amount has more decimals than the currency (e.g. 1.5 JPY), or
-    more than MAX_AMOUNT_DIGITS digits before the point (checked before any conversion).
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """A typed amount in minor units, exactly: (Decimal('19.99'), 'usd') -> 1999.
+
+    Raises AmountError when the amount has more decimals than Stripe charges the currency in
+    (1.5 JPY, 12.50 ISK), or more than MAX_AMOUNT_DIGITS digits before the point (checked
+    before any conversion).
     """
     if not amount.is_finite() or (amount and amount.adjusted() >= MAX_AMOUNT_DIGITS):
         raise AmountError(f"too large (at most {MAX_AMOUNT_DIGITS} digits before the point)")
-    places = api_exponent(currency)
-    scaled = amount.scaleb(places)
-    if scaled != scaled.to_integral_value():
+    places = display_decimals(currency)
+    if amount.scaleb(places) != amount.scaleb(places).to_integral_value():
         raise AmountError(
             f"{currency.upper()} amounts have {places} decimal place{'s' * (places != 1)}"
         )
-    return int(scaled)
+    return int(amount.scaleb(api_exponent(currency)))
 
 
 @dataclass(frozen=True)
@@ -130,8 +143,9 @@ class MoneyPattern:
 
 
 @lru_cache(maxsize=512)
-def money_pattern(currency: str, locale: str = "en_US") -> MoneyPattern:
-    """The locale's standard currency pattern with this currency's symbol filled in.
+def money_pattern(currency: str, locale: str) -> MoneyPattern:
+    """The locale's standard currency pattern with this currency's symbol filled in, its digits
+    grouped as the locale groups every number (`lib.number_format`).
 
     Raises ValueError when `currency` is not a three-letter code.
     """
@@ -153,24 +167,26 @@ def money_pattern(currency: str, locale: str = "en_US") -> MoneyPattern:
         return text.replace("¤¤¤", name).replace("¤¤", code.upper()).replace("¤", symbol)
 
     decimals = display_decimals(code)
+    symbols = number_symbols(locale)
     return MoneyPattern(
         positive_prefix=fill(pattern.prefix[0], before_number=True),
         positive_suffix=fill(pattern.suffix[0], before_number=False),
         negative_prefix=fill(pattern.prefix[1], before_number=True),
         negative_suffix=fill(pattern.suffix[1], before_number=False),
-        decimal_symbol=get_decimal_symbol(babel_locale, numbering_system="latn"),
-        group_symbol=get_group_symbol(babel_locale, numbering_system="latn"),
-        primary_group=pattern.grouping[0],
-        secondary_group=pattern.grouping[1],
+        decimal_symbol=symbols.decimal,
+        group_symbol=symbols.group,
+        primary_group=symbols.primary_group,
+        secondary_group=symbols.secondary_group,
         rounding_exponent=api_exponent(code) - decimals,
         decimals=decimals,
     )
 
 
-def format_money(amount: int, currency: str, locale: str = "en_US") -> str:
+def format_money(amount: int, currency: str, locale: str | None = None) -> str:
     """Format a minor-unit amount, e.g. (1999, 'usd') -> '$19.99', (-500, 'usd') -> '-$5.00'.
 
-    Symbols, sign placement and grouping follow the locale's CLDR currency pattern; a symbol
+    `locale` defaults to the app's (`APP_LOCALE`). Symbols and sign placement follow the
+    locale's CLDR currency pattern, grouping its number pattern; a symbol
     that ends in a letter is kept apart from the digits by a no-break space ('KWD\\xa01.999').
     ISK is rounded half-to-even to whole krónur; an amount that rounds to zero has no sign.
     A missing or malformed currency (not three letters) gives "": the amount cannot be read.
@@ -178,7 +194,7 @@ def format_money(amount: int, currency: str, locale: str = "en_US") -> str:
     value = _require_int(amount)
     if currency_code(currency) is None:
         return ""
-    pattern = money_pattern(currency, locale)
+    pattern = money_pattern(currency, locale or app_locale())
     magnitude = _round_half_even(abs(value), pattern.rounding_exponent)
     major, minor = divmod(magnitude, 10**pattern.decimals)
     number = group_digits(
@@ -193,7 +209,7 @@ def format_money(amount: int, currency: str, locale: str = "en_US") -> str:
 
 
 def format_money_series(
-    amounts: pd.Series, currencies: pd.Series, locale: str = "en_US"
+    amounts: pd.Series, currencies: pd.Series, locale: str | None = None
 ) -> pd.Series:
     """Vectorised `format_money`: each row in its own currency, byte-identical to the scalar.
 
@@ -208,7 +224,8 @@ def format_money_series(
     code_index, codes = pd.factorize(row_codes.where(valid, row_codes[valid].iloc[0]))
     # Rows left out get the first currency and amount 0, and are blanked at the end.
     code_index = np.where(valid, code_index, 0)
-    patterns = [money_pattern(code, locale) for code in codes]
+    chosen_locale = locale or app_locale()
+    patterns = [money_pattern(code, chosen_locale) for code in codes]
 
     def per_row(attribute: str) -> np.ndarray:
         return np.array([getattr(pattern, attribute) for pattern in patterns])[code_index]

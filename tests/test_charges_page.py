@@ -11,13 +11,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pandas as pd
 import pytest
+from streamlit.proto.Block_pb2 import Block as BlockProto
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from lib.config import PROJECT_ROOT
+from lib.dates import format_datetime, format_relative
+from lib.render.widgets.views import DATETIME_FORMAT
 from lib.store import get_engine
 from lib.sync import write_objects
+from tests.apptest_support import select_row, shown_text, table, unescape
 from tests.mirror_support import record_synced
 
 PAGE = str(PROJECT_ROOT / "app_pages" / "charges.py")
@@ -89,7 +94,7 @@ def summary(at: AppTest) -> dict[str, tuple[str, ...]]:
 
 
 def table_ids(at: AppTest) -> list[str]:
-    return list(at.dataframe[1].value["id"])
+    return list(table(at, "charges_table").value["id"])
 
 
 def test_the_default_view_shows_the_last_30_days_newest_first(mirror: None) -> None:
@@ -166,8 +171,7 @@ def test_paging_moves_through_the_rows_and_a_filter_change_starts_over(mirror: N
 def test_selecting_a_row_publishes_the_payment_and_opens_its_detail(mirror: None) -> None:
     at = page().run()
 
-    at.session_state["charges_table"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
-    at.run()
+    select_row(at, "charges_table", 1)
 
     bus = at.session_state["_event_bus"]
     events = bus.log("stripe.payment.selected")
@@ -190,6 +194,35 @@ def test_selecting_a_row_publishes_the_payment_and_opens_its_detail(mirror: None
     # Another rerun with the same selection does not publish again.
     at.run()
     assert len(bus.log("stripe.payment.selected")) == 1
+
+
+def test_a_charges_details_open_in_a_side_panel_with_an_absolute_time(mirror: None) -> None:
+    at = page().run()
+
+    select_row(at, "charges_table", 1)
+
+    [panel] = at.get("dialog")
+    assert (panel.proto.dialog.title, panel.proto.dialog.is_open) == ("Charge details", True)
+    assert panel.proto.dialog.position == BlockProto.Dialog.DialogPosition.RIGHT
+    created = datetime.fromtimestamp(CHARGES[1]["created"], UTC)
+    when = f"{format_datetime(created)} ({format_relative(created, datetime.now(UTC))})"
+    assert f"ch_usd_refunded · {when}" in [unescape(caption.value) for caption in panel.caption]
+    assert when.startswith(created.strftime("%b ")) and when.split(" (")[0].endswith(" UTC")
+    assert "$50.00" in " ".join(unescape(block.value) for block in panel.markdown)
+
+
+def test_the_table_shows_the_date_and_time_with_the_relative_time_beside_it(
+    mirror: None,
+) -> None:
+    at = page().run()
+
+    columns = json.loads(table(at, "charges_table").proto.columns)
+    assert columns["created"]["label"] == "Date"
+    assert columns["created"]["type_config"] == {"type": "datetime", "format": DATETIME_FORMAT}
+    assert columns["created_ago"]["label"] == "When"
+    assert columns["created_ago"]["type_config"]["format"] == "distance"
+    shown = table(at, "charges_table").value
+    assert shown["created"].iloc[0] == pd.Timestamp(CHARGES[0]["created"], unit="s", tz="UTC")
 
 
 def test_the_csv_export_holds_the_filtered_rows(
@@ -275,8 +308,8 @@ def test_the_subscriptions_page_shows_mrr_churn_and_how_they_are_defined(mirror:
 
     assert not at.exception
     metrics = {metric.label: metric.value for metric in at.metric}
-    assert metrics["Active subscriptions"] == "2"
-    assert metrics["Trialing"] == "1"
+    assert (metrics["Active"], metrics["Past due"], metrics["Trialing"]) == ("1", "1", "1")
+    assert "MRR counts active and past-due subscriptions: 2 now." in shown_text(at)
     mrr = at.dataframe[0].value.iloc[0]
     assert (mrr["Currency"], mrr["MRR"]) == ("USD", "$44.00")  # 24.00 + 240.00 / 12
     assert "Subscriber churn" in at.expander[0].markdown[0].value

@@ -162,7 +162,9 @@ def test_mrr_sums_active_and_past_due_per_currency() -> None:
 def test_metrics_over_the_last_30_days() -> None:
     metrics = subscription_metrics(FACTS, NOW)
 
-    assert (metrics.active, metrics.trialing) == (9, 1)
+    # One count per status, as the Dashboard's Subscriptions widget shows them; MRR counts two.
+    assert (metrics.active, metrics.past_due, metrics.trialing, metrics.unpaid) == (8, 1, 1, 0)
+    assert metrics.in_mrr == 9
     assert metrics.mrr == {"jpy": 3000, "usd": 41_582}
     # New: sub_loyal (3240) and sub_converted (1000, its trial ended in the window).
     assert (metrics.new, metrics.new_mrr) == (2, {"usd": 4240})
@@ -200,7 +202,9 @@ def test_trend_says_where_history_is_missing() -> None:
     trend = mrr_trend(recent, NOW, history_complete=False)
 
     assert trend.notes[0].startswith("The subscription history is not fully synced yet")
-    assert any("oldest mirrored subscription started on Nov 05, 2026" in n for n in trend.notes)
+    assert any(
+        "oldest mirrored subscription started on Nov 5, 2026, 12:00 UTC" in n for n in trend.notes
+    )
 
 
 def test_metrics_read_the_mirrored_subscriptions(engine: Engine) -> None:

@@ -71,10 +71,11 @@ def test_dates_in_utc_and_in_the_viewers_zone() -> None:
     summer = int(datetime(2026, 7, 1, 9, 5, tzinfo=UTC).timestamp())
     assert format_short_date(winter) == "Nov 7, 2026"
     assert format_short_date(winter, tz="Europe/Paris") == "Nov 8, 2026"
-    assert format_datetime(winter) == "2026-11-07 23:30 UTC"
-    assert format_datetime(winter, tz="Europe/Paris") == "2026-11-08 00:30 CET"
-    assert format_datetime(summer, tz="Europe/Paris") == "2026-07-01 11:05 CEST"
-    assert format_datetime(summer, tz="America/New_York") == "2026-07-01 05:05 EDT"
+    # One absolute format across the app (lib.dates), the zone always stated.
+    assert format_datetime(winter) == "Nov 7, 2026, 23:30 UTC"
+    assert format_datetime(winter, tz="Europe/Paris") == "Nov 8, 2026, 00:30 CET"
+    assert format_datetime(summer, tz="Europe/Paris") == "Jul 1, 2026, 11:05 CEST"
+    assert format_datetime(summer, tz="America/New_York") == "Jul 1, 2026, 05:05 EDT"
     assert format_short_date(None) == "" and format_datetime(None) == ""
     stamps = pd.Series([winter, None, summer], index=[10, 11, 12])
     assert format_short_date_series(stamps).to_dict() == {
@@ -83,9 +84,9 @@ def test_dates_in_utc_and_in_the_viewers_zone() -> None:
         12: "Jul 1, 2026",
     }
     assert format_datetime_series(stamps, tz="Europe/Paris").tolist() == [
-        "2026-11-08 00:30 CET",
+        "Nov 8, 2026, 00:30 CET",
         "",
-        "2026-07-01 11:05 CEST",
+        "Jul 1, 2026, 11:05 CEST",
     ]
 
 
@@ -240,7 +241,7 @@ def test_other_field_types_and_formats() -> None:
             "fee": "1,234.5",
             "paid": "true",
             "created": "Nov 27, 2026",
-            "when": "2026-11-27 13:05 UTC",
+            "when": "Nov 27, 2026, 13:05 UTC",
             "absent": "",
         },
         {
@@ -252,7 +253,7 @@ def test_other_field_types_and_formats() -> None:
             "fee": "-0.25",
             "paid": "",
             "created": "",
-            "when": "2026-11-26 13:05 UTC",
+            "when": "Nov 26, 2026, 13:05 UTC",
             "absent": "",
         },
     ]
@@ -261,20 +262,35 @@ def test_other_field_types_and_formats() -> None:
 def test_revenue_stat_is_one_figure_per_currency() -> None:
     revenue = load_widget_file(WIDGETS / "revenue-today.json")
     charges = [
-        {"id": "1", "amount": 1000, "currency": "usd", "status": "succeeded"},
-        {"id": "2", "amount": 2550, "currency": "usd", "status": "succeeded"},
-        {"id": "3", "amount": 5000, "currency": "jpy", "status": "succeeded"},
-        {"id": "4", "amount": 999999, "currency": "usd", "status": "failed"},
-        {"id": "5", "amount": 1500, "currency": "kwd", "status": "succeeded"},
+        {"id": "1", "amount": 1000, "amount_refunded": 0, "currency": "usd", "status": "succeeded"},
+        {
+            "id": "2",
+            "amount": 2550,
+            "amount_refunded": 550,
+            "currency": "usd",
+            "status": "succeeded",
+        },
+        {"id": "3", "amount": 5000, "amount_refunded": 0, "currency": "jpy", "status": "succeeded"},
+        {"id": "4", "amount": 999999, "amount_refunded": 0, "currency": "usd", "status": "failed"},
+        {"id": "5", "amount": 1500, "amount_refunded": 0, "currency": "kwd", "status": "succeeded"},
+        # Fully refunded: Stripe keeps it "succeeded", but none of it is revenue.
+        {
+            "id": "6",
+            "amount": 800,
+            "amount_refunded": 800,
+            "currency": "kwd",
+            "status": "succeeded",
+        },
     ]
     frame = apply_transform({"data": charges}, revenue.transform, NOW)
     figures = compute_stat(frame, revenue.display)
+    # Net, as the Charges summary's "Net" (gross of succeeded charges minus what was refunded).
     assert [(f.group, f.value, f.text) for f in figures] == [
         ("jpy", 5000, "¥5,000"),
         ("kwd", 1500, "KWD\xa01.500"),
-        ("usd", 3550, "$35.50"),
+        ("usd", 3000, "$30.00"),
     ]
-    assert {figure.label for figure in figures} == {"Revenue today"}
+    assert {figure.label for figure in figures} == {"Net revenue today"}
     assert compute_stat(frame.iloc[0:0], revenue.display) == []
 
 

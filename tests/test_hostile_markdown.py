@@ -326,8 +326,7 @@ def hostile_mirror() -> None:
 def open_charge(row: int) -> AppTest:
     app = AppTest.from_file(str(PROJECT_ROOT / "app_pages" / "charges.py"), default_timeout=30)
     app.run()
-    app.session_state["charges_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
-    app.run()
+    select_row(app, "charges_table", row)
     return app
 
 

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lib.money import (
+    AmountError,
     api_exponent,
     currency_codes,
     display_decimals,
@@ -22,6 +23,7 @@ from lib.money import (
     sum_by_currency,
     to_major,
     to_minor,
+    to_shown_major,
 )
 
 # One currency of every class: two-decimal, zero-decimal, three-decimal, and the API oddities.
@@ -65,7 +67,31 @@ def test_to_major_is_exact() -> None:
     currency=st.sampled_from(CURRENCIES),
 )
 def test_to_minor_undoes_to_major(amount: int, currency: str) -> None:
-    assert to_minor(to_major(amount, currency), currency) == amount
+    # ISK is charged in whole krónur: only amounts divisible by 100 can be typed.
+    charged = amount - amount % 100 if currency == "isk" else amount
+    assert to_minor(to_major(charged, currency), currency) == charged
+
+
+def test_typed_amounts_have_the_decimals_stripe_charges_in() -> None:
+    assert to_minor(Decimal("1234"), "isk") == 123400
+    assert to_minor(Decimal("1234.00"), "isk") == 123400
+    with pytest.raises(AmountError, match="ISK amounts have 0 decimal places"):
+        to_minor(Decimal("123.45"), "isk")
+    # HUF and TWD are charged with two decimals (only their payouts are whole).
+    assert to_minor(Decimal("123.45"), "huf") == 12345
+    assert to_minor(Decimal("123.45"), "twd") == 12345
+    with pytest.raises(AmountError, match="HUF amounts have 2 decimal places"):
+        to_minor(Decimal("1.234"), "huf")
+
+
+def test_exports_write_amounts_with_the_decimals_shown() -> None:
+    assert str(to_shown_major(123400, "isk")) == "1234"
+    assert str(to_shown_major(1234, "huf")) == "12.34"
+    assert str(to_shown_major(1234, "twd")) == "12.34"
+    assert str(to_shown_major(1500, "kwd")) == "1.500"
+    assert str(to_shown_major(1500, "jpy")) == "1500"
+    # A fractional ISK charge from before whole krónur keeps its hundredths, never rounded away.
+    assert str(to_shown_major(4010, "isk")) == "40.10"
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,7 @@ def test_preview_of_a_stat_widget_prints_one_figure_per_currency() -> None:
     text = preview_text(definition, demo_account(), rows=5, now=datetime.now(UTC))
     figures = text.splitlines()[1:]
     assert figures, text
-    assert all(line.startswith("Revenue today ") for line in figures)
+    assert all(line.startswith("Net revenue today ") for line in figures)
     currencies = [line.split(":")[0].split()[-1] for line in figures]
     assert len(currencies) == len(set(currencies))
 

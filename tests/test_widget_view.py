@@ -26,6 +26,7 @@ def charge(charge_id: str, amount: int, currency: str, customer: Any, **fields: 
         "id": charge_id,
         "object": "charge",
         "amount": amount,
+        "amount_refunded": 0,
         "currency": currency,
         "customer": customer,
         "status": "succeeded",
@@ -120,6 +121,10 @@ def test_the_customer_widget_narrows_sums_per_currency_and_lists_max_rows() -> N
     history += [
         charge("ch_eur", 500, "eur", expanded("cus_a"), created=T - 9 * HOUR),
         charge("ch_other", 9999, "usd", expanded("cus_b"), created=T),
+        # Fully refunded: still "succeeded" in Stripe, but nothing of it was kept.
+        charge(
+            "ch_back", 7000, "eur", expanded("cus_a"), created=T - 10 * HOUR, amount_refunded=7000
+        ),
     ]
     inputs = InteractionInputs(filters=(ActiveFilter(0, "customer", "cus_a"),))
 
@@ -133,12 +138,13 @@ def test_the_customer_widget_narrows_sums_per_currency_and_lists_max_rows() -> N
         ("Customer id", "cus_a"),
         ("Customer since", "Nov 26, 2026"),
     ]
+    # Net of refunds, as the Charges summary's "Net": the refunded €70.00 is not counted.
     assert [(f.label, f.group, f.text) for f in view.stats] == [
-        ("Lifetime succeeded", "eur", "€5.00"),
-        ("Lifetime succeeded", "usd", "$60.15"),
+        ("Lifetime net (after refunds)", "eur", "€5.00"),
+        ("Lifetime net (after refunds)", "usd", "$60.15"),
     ]
     assert view.filters == inputs.filters
-    assert view.total_rows == 7
+    assert view.total_rows == 8
     assert view.rows is not None
     assert [spec.key for spec in view.rows.fields] == ["amount", "description", "created"]
     assert [row.cells[0].text for row in view.rows] == [

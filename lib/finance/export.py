@@ -1,7 +1,8 @@
 """Exporting the filtered charges: CSV and Excel, every matching row in the explorer's order.
 
-Amounts are written in major units as exact decimals next to their currency ("19.99", "1000"
-for JPY, "1.500" for KWD), times as ISO 8601 UTC; nothing is ever summed across currencies.
+Amounts are written in major units as exact decimals next to their currency, with the decimals
+Stripe charges in, as on screen ("19.99", "1000" for JPY, "1.500" for KWD, "1234" for ISK), times
+as ISO 8601 UTC; nothing is ever summed across currencies.
 
 Text comes from customers and merchants (descriptions, names, metadata), so no cell can become
 a spreadsheet formula: Excel text cells are typed as strings, and CSV text that a spreadsheet
@@ -15,6 +16,7 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +29,7 @@ from sqlalchemy.engine import Engine
 from lib.finance.charges import TABLE_COLUMNS, charge_conditions, sort_order
 from lib.finance.filters import ChargeFilters
 from lib.finance.formula_guard import csv_text, excel_text
-from lib.money import api_exponent, to_major
+from lib.money import to_shown_major
 from lib.store.tables import mirror_charges, mirror_objects
 
 # The explorer's table columns but `livemode`; `created` is exported as a UTC time.
@@ -70,8 +72,8 @@ def export_records(
             record = dict(zip(EXPORT_COLUMNS, row, strict=True))
             currency = record["currency"]
             record["created_utc"] = datetime.fromtimestamp(row.created, UTC)
-            record["amount"] = to_major(int(row.amount), currency)
-            record["amount_refunded"] = to_major(int(row.amount_refunded), currency)
+            record["amount"] = to_shown_major(int(row.amount), currency)
+            record["amount_refunded"] = to_shown_major(int(row.amount_refunded), currency)
             record["currency"] = currency.upper()
             record["metadata"] = _metadata_text(row.metadata)
             yield record
@@ -96,14 +98,12 @@ def charges_xlsx(engine: Engine, account_key: str, filters: ChargeFilters, now: 
     sheet = workbook.create_sheet("Charges")
     sheet.append([_string_cell(sheet, name) for name in EXPORT_COLUMNS])
     for record in export_records(engine, account_key, filters, now):
-        places = api_exponent(record["currency"])
-        number_format = "0" if places == 0 else "0." + "0" * places
         cells: list[Any] = []
         for name in EXPORT_COLUMNS:
             value = record[name]
             if name in _AMOUNT_COLUMNS:
                 cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = number_format
+                cell.number_format = _decimals_format(value)
                 cells.append(cell)
             elif name == "created_utc":
                 cell = WriteOnlyCell(sheet, value=value.replace(tzinfo=None))
@@ -117,6 +117,12 @@ def charges_xlsx(engine: Engine, account_key: str, filters: ChargeFilters, now: 
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _decimals_format(amount: Decimal) -> str:
+    """Excel's number format showing `amount` with exactly the decimals it is written with."""
+    places = max(0, -int(amount.as_tuple().exponent))
+    return "0" if places == 0 else "0." + "0" * places
 
 
 def _metadata_column(dialect: str) -> sa.ColumnElement[Any]:

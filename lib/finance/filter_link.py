@@ -27,6 +27,7 @@ from lib.finance.filters import (
     has_control_characters,
     parse_major_amount,
 )
+from lib.number_format import URL_LOCALE
 
 MAX_VALUE_LENGTH = MAX_SEARCH_LENGTH
 """Characters of any one query value; longer values are ignored before they are read."""
@@ -88,9 +89,9 @@ def to_query_params(filters: ChargeFilters) -> dict[str, str]:
         if values:
             params[key] = ",".join(values)
     if filters.min_amount is not None:
-        params["min"] = str(filters.min_amount)
+        params["min"] = format(filters.min_amount, "f")
     if filters.max_amount is not None:
-        params["max"] = str(filters.max_amount)
+        params["max"] = format(filters.max_amount, "f")
     for name, key in _TEXTS.items():
         if getattr(filters, name):
             params[key] = getattr(filters, name)
@@ -156,7 +157,7 @@ def from_query_params(params: Mapping[str, str]) -> ParsedFilters:
     for name, key in (("min_amount", "min"), ("max_amount", "max")):
         if key in usable:
             try:
-                values[name] = parse_major_amount(usable[key])
+                values[name] = parse_major_amount(usable[key], URL_LOCALE)
             except AmountError as error:
                 refuse(key, usable[key], str(error))
     for name, key in _TEXTS.items():

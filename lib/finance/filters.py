@@ -12,7 +12,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Literal
 
+from babel.numbers import NumberFormatError, parse_decimal
+
 from lib.money import MAX_AMOUNT_DIGITS, AmountError, to_minor
+from lib.number_format import app_locale, number_symbols
 
 DatePreset = Literal["all", "today", "7d", "30d", "this_month", "last_month", "custom"]
 RefundState = Literal["any", "full", "partial", "none"]
@@ -50,28 +53,51 @@ MAX_SEARCH_LENGTH = 200
 FIRST_DAY = date(1970, 1, 1)
 LAST_DAY = date(2099, 12, 31)
 # ASCII digits only: str.isdigit() and Decimal() also accept "²" and "١٢".
-_AMOUNT = re.compile(r"(?P<whole>[0-9]*)(?:\.(?P<fraction>[0-9]*))?")
+_DIGITS = "0123456789"
+_SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _DAY_SECONDS = 86_400
 
 
-def parse_major_amount(text: str) -> Decimal | None:
-    """A typed amount ('1,234.50', ' 12 ') as a Decimal; None when blank. Raises AmountError
-    unless it is plain ASCII digits with at most MAX_AMOUNT_DIGITS before the point and
-    MAX_AMOUNT_DECIMALS after it (no sign, exponent, NaN or Infinity)."""
+def parse_major_amount(text: str, locale: str | None = None) -> Decimal | None:
+    """A typed amount as `locale` writes numbers (the app's locale unless given): '1,234.50' in
+    en_US, '1.234,50' in de_DE; None when blank. Raises AmountError unless it is ASCII digits
+    with the locale's decimal symbol and group symbols where the locale puts them (babel's
+    strict parsing: '12.50' in de_DE is refused with a suggestion), at most MAX_AMOUNT_DIGITS
+    before the decimal symbol and MAX_AMOUNT_DECIMALS after it (no sign, exponent, NaN or
+    Infinity). Spaces are ignored, or read as the group symbol where that is a space."""
     if len(text) > MAX_AMOUNT_TEXT:
         raise AmountError(f"an amount has at most {MAX_AMOUNT_TEXT} characters")
-    cleaned = text.strip().replace(",", "").replace(" ", "")
-    if not cleaned:
+    shown = text.strip()
+    if not shown:
         return None
-    match = _AMOUNT.fullmatch(cleaned)
-    if match is None or not (match["whole"] or match["fraction"]):
-        raise AmountError(f"{text.strip()!r} is not an amount")
-    if len(match["whole"].lstrip("0")) > MAX_AMOUNT_DIGITS:
-        raise AmountError(f"{text.strip()!r} is too large (at most {MAX_AMOUNT_DIGITS} digits)")
-    if len(match["fraction"] or "") > MAX_AMOUNT_DECIMALS:
-        raise AmountError(f"{text.strip()!r} has more than {MAX_AMOUNT_DECIMALS} decimals")
-    return Decimal(cleaned)
+    chosen = locale or app_locale()
+    symbols = number_symbols(chosen)
+    typed = _SPACES.sub(symbols.group if symbols.group.isspace() else "", shown)
+    if not set(typed) <= set(_DIGITS + symbols.decimal + symbols.group):
+        raise AmountError(f"{shown!r} is not an amount")
+    try:
+        value = parse_decimal(typed, locale=chosen, strict=True)
+    except NumberFormatError as error:
+        hint = " or ".join(repr(text) for text in error.suggestions or [])
+        raise AmountError(
+            f"{shown!r} is not an amount" + (f"; did you mean {hint}?" if hint else "")
+        ) from None
+    except (ArithmeticError, ValueError):
+        raise AmountError(f"{shown!r} is not an amount") from None
+    whole, _, fraction = format(value, "f").partition(".")
+    if len(whole.lstrip("0")) > MAX_AMOUNT_DIGITS:
+        raise AmountError(f"{shown!r} is too large (at most {MAX_AMOUNT_DIGITS} digits)")
+    if len(fraction) > MAX_AMOUNT_DECIMALS:
+        raise AmountError(f"{shown!r} has more than {MAX_AMOUNT_DECIMALS} decimals")
+    return value
+
+
+def amount_text(value: Decimal, locale: str | None = None) -> str:
+    """`value` as typed in `locale` (the app's unless given), without group symbols: '1234,5'
+    in de_DE; `parse_major_amount` reads it back."""
+    whole, point, fraction = format(value, "f").partition(".")
+    return whole + (number_symbols(locale or app_locale()).decimal + fraction if point else "")
 
 
 def search_term(text: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from lib.dates import format_datetime
 from lib.finance.prices import ItemCharge, UnreadablePrice, item_charge
 from lib.store.tables import mirror_objects
 
@@ -170,13 +171,21 @@ class SubscriptionMetrics:
     """
 
     active: int
+    """Subscriptions whose status is `active` (as the Dashboard's Subscriptions widget counts)."""
+    past_due: int
     trialing: int
+    unpaid: int
     mrr: dict[str, int]
     new: int
     new_mrr: dict[str, int]
     churned: int
     churned_mrr: dict[str, int]
     counted_at_window_start: int
+
+    @property
+    def in_mrr(self) -> int:
+        """Subscriptions MRR counts: active and past due."""
+        return self.active + self.past_due
 
     @property
     def churn_rate(self) -> Fraction | None:
@@ -201,8 +210,10 @@ def subscription_metrics(
         f for f in facts if f.ever_paid and f.ended_at is not None and start <= f.ended_at <= end
     ]
     return SubscriptionMetrics(
-        active=sum(f.status in MRR_STATUSES for f in facts),
+        active=sum(f.status == "active" for f in facts),
+        past_due=sum(f.status == "past_due" for f in facts),
         trialing=sum(f.status == "trialing" for f in facts),
+        unpaid=sum(f.status == "unpaid" for f in facts),
         mrr=mrr_by_currency(facts),
         new=len(new),
         new_mrr=_rounded_sums((f.currency, monthly_amount(f)) for f in new),
@@ -261,8 +272,8 @@ def mrr_trend(
     if facts:
         oldest = min(f.start for f in facts)
         if points and oldest > points[0][1]:
-            day = datetime.fromtimestamp(oldest, UTC).strftime("%b %d, %Y")
-            notes.append(f"The oldest mirrored subscription started on {day}.")
+            started = format_datetime(datetime.fromtimestamp(oldest, UTC))
+            notes.append(f"The oldest mirrored subscription started on {started}.")
     return MrrTrend(rows, notes)
 
 

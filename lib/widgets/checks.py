@@ -121,6 +121,9 @@ def _display_problems(display: DisplaySpec) -> list[tuple[Location, str]]:
         )
     if display.stat is not None and display.stat.aggregate != "count":
         problems.extend(_money_stat_problems(display, display.stat))
+    stat = display.stat
+    if stat is not None and stat.minus is not None and stat.aggregate == "count":
+        problems.append((("display", "stat", "minus"), "a count has nothing to subtract"))
     return problems
 
 
@@ -196,6 +199,7 @@ def _output_key_problems(definition: WidgetDefinition) -> list[tuple[Location, s
     if display.stat is not None:
         require(("display", "stat", "field"), display.stat.field)
         require(("display", "stat", "groupBy"), display.stat.group_by)
+        require(("display", "stat", "minus"), display.stat.minus)
     if definition.events is not None and definition.events.on_item_click is not None:
         for index, key in enumerate(definition.events.on_item_click.payload):
             require(("events", "onItemClick", "payload", index), key)

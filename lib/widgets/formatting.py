@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from babel.numbers import get_decimal_symbol, get_group_symbol
 
+from lib.dates import format_datetime as absolute_datetime
+from lib.dates import viewer_zone
 from lib.money import (
     choose_text,
     currency_codes,
@@ -25,6 +26,7 @@ from lib.money import (
     group_digit_series,
     minor_unit_amounts,
 )
+from lib.number_format import app_locale, number_symbols
 from lib.widgets.comparison import value_kinds
 from lib.widgets.field_paths import column_or_missing
 from lib.widgets.intervals import format_interval_series
@@ -46,6 +48,7 @@ FALLBACK_BADGE_COLORS: dict[str, BadgeColor] = {
     "incomplete": "orange",
     "trialing": "blue",
 }
+_SAFE_DIFFERENCE = 2**62
 _MINUTE, _HOUR, _DAY = 60, 3600, 86400
 _MONTH, _YEAR = 30 * _DAY, 365 * _DAY
 # Spans below 1 minute read "just now"; the unit is the largest whose size the span reaches.
@@ -82,7 +85,8 @@ def format_short_date(ts: Any, tz: str = "UTC") -> str:
 
 
 def format_datetime(ts: Any, tz: str = "UTC") -> str:
-    """'2026-11-27 13:05 UTC' in time zone `tz` (with that zone's abbreviation); '' if missing."""
+    """'Nov 27, 2026, 13:05 UTC' in time zone `tz` (its abbreviation, else its offset), the app's
+    one absolute format (`lib.dates`); '' if missing."""
     return str(format_datetime_series(pd.Series([ts], dtype=object), tz).iloc[0])
 
 
@@ -126,40 +130,17 @@ def format_short_date_series(values: pd.Series, tz: str = "UTC") -> pd.Series:
 
 
 def format_datetime_series(values: pd.Series, tz: str = "UTC") -> pd.Series:
-    """Vectorised `format_datetime`."""
+    """Vectorised `format_datetime`: `lib.dates`' one absolute format, once per distinct time."""
     utc = to_utc_timestamps(values)
-    local = utc.dt.tz_convert(tz)
-    valid = local.notna()
+    valid = utc.notna()
     result = pd.Series("", index=values.index, dtype="str")
     if not valid.any():
         return result
-    shown, shown_utc = local[valid], utc[valid]
-
-    def two_digits(part: pd.Series) -> pd.Series:
-        return part.astype("str").str.zfill(2)
-
-    text = (
-        shown.dt.year.astype("str")
-        + "-"
-        + two_digits(shown.dt.month)
-        + "-"
-        + two_digits(shown.dt.day)
-        + " "
-        + two_digits(shown.dt.hour)
-        + ":"
-        + two_digits(shown.dt.minute)
-        + " "
-        + _zone_names(shown, shown_utc)
-    )
-    result[valid] = text
+    zone = viewer_zone(tz)
+    shown = utc[valid]
+    texts = {stamp: absolute_datetime(stamp.to_pydatetime(), zone) for stamp in shown.unique()}
+    result[valid] = shown.map(texts).astype("str")
     return result
-
-
-def _zone_names(local: pd.Series, utc: pd.Series) -> pd.Series:
-    # One abbreviation per UTC offset present (CET/CEST), looked up once per offset.
-    offsets = local.dt.tz_localize(None) - utc.dt.tz_localize(None)
-    names = {offset: local[offsets == offset].iloc[0].tzname() for offset in offsets.unique()}
-    return offsets.map(names).astype("str")
 
 
 def to_utc_timestamps(values: pd.Series) -> pd.Series:
@@ -178,12 +159,21 @@ def to_utc_timestamps(values: pd.Series) -> pd.Series:
     return stamps
 
 
-def format_number_series(values: pd.Series, locale: str = "en_US", decimals: int = 3) -> pd.Series:
-    """Numbers with the locale's grouping and up to `decimals` decimals: 1234.5 -> '1,234.5'.
+def format_number(value: float, locale: str | None = None) -> str:
+    """One number as `format_number_series` writes it: 12345678 -> '12,345,678' ('' if missing)."""
+    return str(format_number_series(pd.Series([value]), locale).iloc[0])
+
+
+def format_number_series(
+    values: pd.Series, locale: str | None = None, decimals: int = 3
+) -> pd.Series:
+    """Numbers with the locale's symbols and grouping (the app's locale unless given; the same
+    grouping as money) and up to `decimals` decimals: 1234.5 -> '1,234.5'.
 
     Whole numbers are written exactly; fractions are rounded, and those beyond 10**15 (where
     a float no longer holds the decimals) are left blank like missing values.
     """
+    symbols = number_symbols(locale or app_locale())
     numbers = pd.to_numeric(values.where(value_kinds(values) == "number"), errors="coerce")
     result = pd.Series("", index=values.index, dtype="str")
     valid = numbers.notna()
@@ -199,22 +189,28 @@ def format_number_series(values: pd.Series, locale: str = "en_US", decimals: int
     negative = scaled < 0
     major, minor = np.divmod(np.abs(scaled), 10**decimals)
     text = group_digit_series(
-        pd.Series(major, dtype="int64").astype("str"), get_group_symbol(locale)
+        pd.Series(major, dtype="int64").astype("str"),
+        symbols.group,
+        symbols.primary_group,
+        symbols.secondary_group,
     )
     if decimals:
         fraction = pd.Series(minor + 10**decimals).astype("str").str.slice(1).str.rstrip("0")
-        point = np.where(fraction == "", "", get_decimal_symbol(locale))
+        point = np.where(fraction == "", "", symbols.decimal)
         text = text + point + fraction
     text = pd.Series(np.where(negative & (scaled != 0), "-", ""), dtype="str") + text
     result[valid] = text.to_numpy()
     return result
 
 
-def format_percent_series(values: pd.Series, locale: str = "en_US") -> pd.Series:
-    """Fractions as percentages with up to one decimal: 0.125 -> '12.5%'."""
+def format_percent_series(values: pd.Series, locale: str | None = None) -> pd.Series:
+    """Fractions as percentages with up to one decimal, as the locale writes them: 0.125 ->
+    '12.5%' (de_DE: '12,5\xa0%')."""
     numbers = pd.to_numeric(values.where(value_kinds(values) == "number"), errors="coerce")
-    text = format_number_series(numbers.astype("float64") * 100, locale, decimals=1)
-    return text.mask(text != "", text + "%")
+    chosen = locale or app_locale()
+    symbols = number_symbols(chosen)
+    text = format_number_series(numbers.astype("float64") * 100, chosen, decimals=1)
+    return text.mask(text != "", symbols.percent_prefix + text + symbols.percent_suffix)
 
 
 def badge_colors(frame: pd.DataFrame, field: FieldSpec) -> pd.Series:
@@ -239,7 +235,7 @@ def format_rows(
     display: DisplaySpec,
     now: datetime,
     tz: str = "UTC",
-    locale: str = "en_US",
+    locale: str | None = None,
 ) -> pd.DataFrame:
     """The display text of every field (columns = field keys, in field order; nulls are '').
 
@@ -251,7 +247,7 @@ def format_rows(
 
 
 def _format_column(
-    frame: pd.DataFrame, spec: FieldSpec, now: datetime, tz: str, locale: str
+    frame: pd.DataFrame, spec: FieldSpec, now: datetime, tz: str, locale: str | None
 ) -> pd.Series:
     values = column_or_missing(frame, spec.key)
     if spec.type == "link":
@@ -297,7 +293,7 @@ def _to_text(value: Any) -> str:
 
 
 def compute_stat(
-    frame: pd.DataFrame, display: DisplaySpec, locale: str = "en_US"
+    frame: pd.DataFrame, display: DisplaySpec, locale: str | None = None
 ) -> list[StatValue]:
     """The stat view's figures: one per group (e.g. per currency), never mixing currencies.
 
@@ -312,7 +308,7 @@ def compute_stat(
     if stat is None:
         return []
     spec = display.field_named(stat.field)
-    values = column_or_missing(frame, stat.field)
+    values = stat_values(frame, stat)
     if stat.group_by is None:
         return [_stat_value(stat.label, None, values, stat.aggregate, spec, locale)]
     groups = column_or_missing(frame, stat.group_by)
@@ -335,18 +331,31 @@ def compute_stat(
     return figures
 
 
+def stat_values(frame: pd.DataFrame, stat: StatSpec) -> pd.Series:
+    """The values a stat aggregates: its field, less its `minus` field row by row (whole numbers
+    only; a row where either is not one, or is beyond 2**62, has no value)."""
+    values = column_or_missing(frame, stat.field)
+    if stat.minus is None:
+        return values
+    kept = minor_unit_amounts(values)
+    taken = minor_unit_amounts(column_or_missing(frame, stat.minus))
+    # Below 2**62 on both sides a difference cannot wrap int64.
+    safe = (kept.abs() < _SAFE_DIFFERENCE) & (taken.abs() < _SAFE_DIFFERENCE)
+    return (kept - taken).where(safe.fillna(False))
+
+
 def stat_left_out_note(frame: pd.DataFrame, display: DisplaySpec) -> str:
     """'2 rows left out: no valid currency code or whole amount' for a money stat, else ''."""
     stat = display.stat
     if stat is None or not _is_money_stat(stat, display.field_named(stat.field)):
         return ""
-    values = column_or_missing(frame, stat.field)
+    present = column_or_missing(frame, stat.field).notna()
     currencies = currency_codes(column_or_missing(frame, stat.group_by or ""))
-    usable = minor_unit_amounts(values).notna() & currencies.notna()
-    count = int((values.notna() & ~usable).sum())
+    usable = minor_unit_amounts(stat_values(frame, stat)).notna() & currencies.notna()
+    count = int((present & ~usable).sum())
     if not count:
         return ""
-    rows = "1 row" if count == 1 else f"{count:,} rows"
+    rows = "1 row" if count == 1 else f"{format_number(count)} rows"
     return f"{rows} left out: no valid currency code or whole amount"
 
 
@@ -364,7 +373,7 @@ def _stat_value(
     values: pd.Series,
     aggregate: str,
     spec: FieldSpec | None,
-    locale: str,
+    locale: str | None,
 ) -> StatValue:
     value = _aggregate(values, aggregate)
     if value is None:
@@ -401,5 +410,5 @@ def _aggregate(values: pd.Series, aggregate: str) -> int | float | None:
     return int(result) if whole and aggregate != "avg" else float(result)
 
 
-def _number_text(value: float, locale: str) -> str:
-    return str(format_number_series(pd.Series([value]), locale).iloc[0])
+def _number_text(value: float, locale: str | None) -> str:
+    return format_number(value, locale)

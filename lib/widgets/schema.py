@@ -178,6 +178,9 @@ class StatSpec(WidgetSpecModel):
     aggregate: Annotated[Aggregate, one_of("aggregate", get_args(Aggregate))]
     group_by: str | None = None
     label: str
+    minus: Text | None = None
+    """A field taken from `field` row by row before aggregating, both whole numbers (minor
+    units): `"field": "amount", "minus": "amount_refunded"` sums what was kept, net of refunds."""
 
 
 class DisplaySpec(WidgetSpecModel):

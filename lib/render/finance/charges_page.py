@@ -21,13 +21,13 @@ from lib.finance import (
     to_query_params,
 )
 from lib.money import format_money
-from lib.render.finance.charge_detail import render_charge_detail
+from lib.render.finance.charge_detail import open_charge_detail, publish_selected_charge
 from lib.render.finance.charge_filters import filter_controls
 from lib.render.finance.charts import render_charge_charts
 from lib.render.finance.exports import render_charge_exports
 from lib.render.finance.sync_panel import open_mirror_page
 from lib.render.widgets import render_table
-from lib.widgets.formatting import format_percent_series
+from lib.widgets.formatting import format_number, format_percent_series
 from lib.widgets.rows import rows_view
 from lib.widgets.schema import DisplaySpec
 
@@ -35,20 +35,24 @@ CHARGES_DISPLAY = DisplaySpec.model_validate(
     {
         "view": "table",
         "layout": {"height": "fixed", "emptyState": "No charges match these filters"},
+        # What a person scans first comes first, so a narrow window cuts only what the details
+        # panel also shows (card, refunds, flags).
         "fields": [
-            {"key": "created", "label": "Date", "type": "date", "format": "relative-time"},
+            {"key": "created", "label": "Date", "type": "date", "format": "datetime"},
+            {"key": "created_ago", "label": "When", "type": "date", "format": "relative-time"},
             {"key": "amount", "label": "Amount", "type": "number", "format": "currency"},
             {"key": "status", "label": "Status", "type": "badge"},
             {"key": "customer", "label": "Customer"},
             {"key": "description", "label": "Description"},
+            {"key": "id", "label": "Charge"},
             {"key": "card", "label": "Card"},
             {"key": "amount_refunded", "label": "Refunded", "type": "number", "format": "currency"},
             {"key": "flags", "label": "Flags"},
-            {"key": "id", "label": "Charge"},
         ],
     }
 )
 _KEY_PAGE, _KEY_TABLE, _KEY_VIEW = "charges_page", "charges_table", "charges_view"
+_KEY_GENERATION = "charges_table_generation"
 
 
 def render_charges_page() -> None:
@@ -84,12 +88,26 @@ def _render_charges_tab(
     if result.rows.empty:
         st.info(CHARGES_DISPLAY.layout.empty_state)
     else:
+        rows = result.rows
         selected = render_table(
-            rows_view(_table_frame(result.rows), CHARGES_DISPLAY, now), _KEY_TABLE
+            rows_view(_table_frame(rows), CHARGES_DISPLAY, now), _table_key(list(rows["id"]))
         )
         if selected is not None:
-            render_charge_detail(engine, account, result.rows.iloc[selected])
+            publish_selected_charge(rows.iloc[selected])
+            open_charge_detail(engine, account, str(rows.iloc[selected]["id"]), _close_detail)
     render_charge_exports(engine, account.key, filters, now, total)
+
+
+def _table_key(charge_ids: list[str]) -> str:
+    """The table's key: a new table (nothing selected) for other rows, or after the details
+    panel was closed, so a selection never opens another row's details."""
+    generation = str(st.session_state.get(_KEY_GENERATION, 0))
+    digest = hashlib.sha256("\n".join([generation, *charge_ids]).encode()).hexdigest()[:16]
+    return f"{_KEY_TABLE}-{digest}"
+
+
+def _close_detail() -> None:
+    st.session_state[_KEY_GENERATION] = st.session_state.get(_KEY_GENERATION, 0) + 1
 
 
 def _page_controls(filters: ChargeFilters, total: int) -> int:
@@ -99,7 +117,8 @@ def _page_controls(filters: ChargeFilters, total: int) -> int:
     digest = hashlib.sha256(repr(filters.with_changes(page=1)).encode()).hexdigest()[:16]
     page = st.pagination(pages, default=min(default, pages), key=f"{_KEY_PAGE}-{digest}")
     first = (page - 1) * PAGE_SIZE + 1 if total else 0
-    st.caption(f"Charges {first:,}–{min(page * PAGE_SIZE, total):,} of {total:,}")
+    last = min(page * PAGE_SIZE, total)
+    st.caption(f"Charges {format_number(first)}–{format_number(last)} of {format_number(total)}")
     return page
 
 
@@ -125,20 +144,23 @@ def _render_summary(summaries: list[CurrencySummary], total: int) -> None:
     frame = pd.DataFrame(
         {
             "Currency": [s.currency.upper() for s in summaries],
-            "Charges": [f"{s.count:,}" for s in summaries],
+            "Charges": [format_number(s.count) for s in summaries],
             "Gross (succeeded)": [format_money(s.gross, s.currency) for s in summaries],
             "Refunded": [format_money(s.refunded, s.currency) for s in summaries],
             "Net": [format_money(s.net, s.currency) for s in summaries],
             "Failure rate": [text or "—" for text in rates],
         }
     )
-    st.markdown(f"**{total:,} charges match** · totals per currency, never added across them")
+    st.markdown(
+        f"**{format_number(total)} charges match** · totals per currency, never added across them"
+    )
     st.dataframe(frame, hide_index=True, key="charges_summary")
     st.caption("Failure rate = failed ÷ (succeeded + failed); pending charges are not counted.")
 
 
 def _table_frame(rows: pd.DataFrame) -> pd.DataFrame:
     frame = rows.copy()
+    frame["created_ago"] = frame["created"]
     frame["customer"] = frame["customer_email"].fillna(frame["customer_name"]).fillna("")
     brand, last4 = frame["card_brand"].fillna(""), frame["card_last4"].fillna("")
     frame["card"] = (brand + " •••• " + last4).where(last4 != "", brand)

@@ -10,7 +10,16 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from lib.finance import ChargeFilters, daily_volume, failures_by_code
-from lib.money import format_money_series, to_major
+from lib.money import (
+    currency_code,
+    display_decimals,
+    format_money_series,
+    money_pattern,
+    to_major,
+)
+from lib.number_format import app_locale, number_symbols
+
+CHART_HEIGHT = 240
 
 
 def render_charge_charts(
@@ -22,7 +31,7 @@ def render_charge_charts(
     if volume.empty:
         st.info("No succeeded charges in this view.")
     else:
-        per_currency_charts(volume.rename(columns={"gross": "minor"}), "day:T", "Day", "bar")
+        per_currency_charts(volume.rename(columns={"gross": "minor"}), "day", "%b %d", "bar")
     st.markdown("**Failed charges by failure code**")
     failures = failures_by_code(engine, account_key, filters, now)
     if failures.empty:
@@ -32,18 +41,23 @@ def render_charge_charts(
             alt.Chart(failures)
             .mark_bar()
             .encode(
-                x=alt.X("count:Q", title="Failed charges"),
+                x=alt.X("count:Q", title="Failed charges", axis=alt.Axis(format=",d")),
                 y=alt.Y("failure_code:N", sort="-x", title=None),
-                tooltip=["failure_code", "count"],
+                tooltip=["failure_code", alt.Tooltip("count:Q", format=",d")],
             )
+            .properties(height=CHART_HEIGHT)
+            .configure(locale=alt.Locale(number=number_axis_locale()))
         )
-        st.altair_chart(chart, width="stretch")
+        st.altair_chart(chart, width="stretch", height=CHART_HEIGHT)
 
 
-def per_currency_charts(frame: pd.DataFrame, x: str, x_title: str, mark: str) -> None:
-    """One chart per currency (its own scale: ¥ and KWD never share an axis), two per row.
+def per_currency_charts(frame: pd.DataFrame, when: str, time_format: str, mark: str) -> None:
+    """One chart per currency (its own scale: ¥ and KWD never share an axis), two per row, each
+    titled with its currency and its axis in that currency as the app's locale writes money.
 
-    `frame` has the x column, `currency` and `minor` (amounts in minor units).
+    `frame` has the time column `when` (UTC), `currency` and `minor` (amounts in minor units);
+    `time_format` writes its axis labels (d3: "%b %Y"). The time axis has no title: the section's
+    heading or caption says once what it is.
     """
     frame = frame.assign(
         text=format_money_series(frame["minor"], frame["currency"]),
@@ -53,13 +67,57 @@ def per_currency_charts(frame: pd.DataFrame, x: str, x_title: str, mark: str) ->
             for amount, code in zip(frame["minor"], frame["currency"], strict=True)
         ],
     )
+    found = sorted(str(code) for code in frame["currency"].unique())
+    # A stored currency that is not three letters has no symbol to put on an axis.
+    codes = [code for code in found if currency_code(code) == code]
+    if len(codes) < len(found):
+        st.caption("Amounts without a valid currency code are left out of these charts.")
     columns = st.columns(2)
-    for index, code in enumerate(sorted(frame["currency"].unique())):
+    for index, code in enumerate(codes):
         chart = alt.Chart(frame[frame["currency"] == code], title=code.upper())
         chart = chart.mark_bar() if mark == "bar" else chart.mark_line(point=True)
-        chart = chart.encode(
-            x=alt.X(x, title=x_title),
-            y=alt.Y("major:Q", title=None),
-            tooltip=[alt.Tooltip(x, title=x_title), alt.Tooltip("text:N", title=code.upper())],
-        ).properties(height=180)
-        columns[index % 2].altair_chart(chart, width="stretch")
+        chart = (
+            chart.encode(
+                x=alt.X(f"{when}:T", title=None, axis=alt.Axis(format=time_format, labelAngle=0)),
+                y=alt.Y(
+                    "major:Q",
+                    title=None,
+                    axis=alt.Axis(format=f"$,.{display_decimals(code)}f", tickCount=5),
+                ),
+                tooltip=[
+                    alt.Tooltip(f"{when}:T", title="When", format=time_format),
+                    alt.Tooltip("text:N", title="Amount"),
+                ],
+            )
+            .properties(height=CHART_HEIGHT)
+            .configure(locale=alt.Locale(number=money_axis_locale(code)))
+        )
+        columns[index % 2].altair_chart(chart, width="stretch", height=CHART_HEIGHT)
+
+
+def money_axis_locale(currency: str, locale: str | None = None) -> alt.NumberLocale:
+    """The number locale a chart formats `currency` with (d3's `$` format): the app's symbols
+    and grouping, and the currency's symbol placed as `format_money` places it."""
+    pattern = money_pattern(currency, locale or app_locale())
+    return alt.NumberLocale(
+        decimal=pattern.decimal_symbol,
+        thousands=pattern.group_symbol,
+        grouping=_group_sizes(pattern.primary_group, pattern.secondary_group),
+        currency=[pattern.positive_prefix, pattern.positive_suffix],
+    )
+
+
+def number_axis_locale(locale: str | None = None) -> alt.NumberLocale:
+    """The number locale a chart formats counts with: the app's symbols and grouping."""
+    symbols = number_symbols(locale or app_locale())
+    return alt.NumberLocale(
+        decimal=symbols.decimal,
+        thousands=symbols.group,
+        grouping=_group_sizes(symbols.primary_group, symbols.secondary_group),
+        currency=["", ""],
+    )
+
+
+def _group_sizes(primary: int, secondary: int) -> list[int]:
+    # d3 cycles the sizes it is given: written out, en_IN reads 1,23,45,678.
+    return [primary] + [secondary] * 8

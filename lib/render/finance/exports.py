@@ -9,6 +9,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from lib.finance import ChargeFilters, charges_csv, charges_xlsx
+from lib.widgets.formatting import format_number
 
 _XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -19,7 +20,13 @@ def render_charge_exports(
     """Two download buttons; the file is built only when one is clicked."""
     stamp = now.strftime("%Y%m%d-%H%M")
     exports = (
-        (f"Export {total:,} charges to CSV", charges_csv, "csv", "text/csv", "download"),
+        (
+            f"Export {format_number(total)} charges to CSV",
+            charges_csv,
+            "csv",
+            "text/csv",
+            "download",
+        ),
         ("Export to Excel", charges_xlsx, "xlsx", _XLSX_MIME, "table_view"),
     )
     for column, (label, build, extension, mime, icon) in zip(st.columns(2), exports, strict=True):

@@ -1,4 +1,4 @@
-"""The subscriptions overview: active and trialing counts, MRR per currency, churn, MRR trend."""
+"""The subscriptions overview: counts per status, MRR per currency, churn, MRR trend."""
 
 from __future__ import annotations
 
@@ -7,12 +7,17 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
-from lib.finance import load_subscriptions, mrr_trend, subscription_metrics
+from lib.finance import (
+    SubscriptionMetrics,
+    load_subscriptions,
+    mrr_trend,
+    subscription_metrics,
+)
 from lib.money import format_money
 from lib.render.finance.charts import per_currency_charts
 from lib.render.finance.sync_panel import open_mirror_page
 from lib.sync import read_states
-from lib.widgets.formatting import format_percent_series
+from lib.widgets.formatting import format_number, format_percent_series
 
 MRR_DEFINITION = """
 **MRR** (monthly recurring revenue) sums the subscriptions that are *active* or *past due*.
@@ -38,8 +43,8 @@ paying, so it is not churn.
 
 
 def render_subscriptions_page() -> None:
-    """Active subscriptions, MRR, new and churned MRR, churn, trialing, and a 12-month trend,
-    with the definitions written out."""
+    """Counts per status, churn, MRR with new and churned MRR per currency, and a 12-month MRR
+    trend, with the definitions written out."""
     opened = open_mirror_page("Subscriptions")
     if opened is None:
         return
@@ -49,17 +54,7 @@ def render_subscriptions_page() -> None:
         history_complete = read_states(connection, account.key)["subscriptions"].complete
     subscriptions = load_subscriptions(engine, account.key)
     metrics = subscription_metrics(subscriptions, now)
-    first, second, third = st.columns(3)
-    first.metric("Active subscriptions", f"{metrics.active:,}", help="Active or past due")
-    second.metric("Trialing", f"{metrics.trialing:,}")
-    churn = metrics.churn_rate
-    churn_text = "—" if churn is None else _percent(float(churn))
-    third.metric(
-        "Subscriber churn (30 days)",
-        churn_text,
-        help=f"{metrics.churned} canceled ÷ ({metrics.counted_at_window_start} counted 30 days "
-        f"ago + {metrics.new} new)",
-    )
+    _render_counts(metrics)
     currencies = sorted(set(metrics.mrr) | set(metrics.new_mrr) | set(metrics.churned_mrr))
     if currencies:
         st.dataframe(
@@ -85,10 +80,37 @@ def render_subscriptions_page() -> None:
     st.subheader("MRR, last 12 months")
     trend = mrr_trend(subscriptions, now, history_complete=history_complete)
     if trend.rows:
+        st.caption("Each point is MRR at the end of its month (UTC); this month's is MRR now.")
         frame = pd.DataFrame(trend.rows, columns=["month", "currency", "minor"])
-        per_currency_charts(frame, "month:O", "Month (end of month; this month: now)", "line")
+        frame["month"] = pd.to_datetime(frame["month"] + "-01", utc=True)
+        per_currency_charts(frame, "month", "%b %Y", "line")
     for note in trend.notes:
         st.caption(note)
+
+
+def _render_counts(metrics: SubscriptionMetrics) -> None:
+    """One figure per status, as the Dashboard's Subscriptions widget counts them (never one
+    "active" figure that means active here and active + past due there), then churn."""
+    counts = (
+        ("Active", metrics.active, "Status active: paid up and renewing."),
+        ("Past due", metrics.past_due, "A renewal payment failed; Stripe is retrying it."),
+        ("Trialing", metrics.trialing, "In a free trial; not in MRR until it ends."),
+        ("Unpaid", metrics.unpaid, "Retries ran out; not in MRR."),
+    )
+    columns = st.columns(len(counts) + 1)
+    for column, (label, count, explained) in zip(columns, counts, strict=False):
+        column.metric(label, format_number(count), help=explained)
+    churn = metrics.churn_rate
+    columns[-1].metric(
+        "Subscriber churn (30 days)",
+        "—" if churn is None else _percent(float(churn)),
+        help=f"{format_number(metrics.churned)} canceled ÷ "
+        f"({format_number(metrics.counted_at_window_start)} counted 30 days ago + "
+        f"{format_number(metrics.new)} new)",
+    )
+    st.caption(
+        f"MRR counts active and past-due subscriptions: {format_number(metrics.in_mrr)} now."
+    )
 
 
 def _percent(value: float) -> str:

@@ -26,7 +26,7 @@ from lib.sync import (
     sync_jobs,
     sync_mirror,
 )
-from lib.widgets.formatting import format_relative_time
+from lib.widgets.formatting import format_number, format_relative_time
 
 
 def open_mirror_page(title: str) -> tuple[StripeAccount, Engine] | None:
@@ -121,8 +121,10 @@ def _sync_progress(account: StripeAccount) -> None:
             st.write("Starting…")
         else:
             st.write(
-                f"{progress.objects:,} objects · {progress.pages:,} pages · "
-                f"{progress.requests:,} requests · {progress.elapsed:.0f} s"
+                f"{format_number(progress.objects)} objects · "
+                f"{format_number(progress.pages)} pages · "
+                f"{format_number(progress.requests)} requests · "
+                f"{format_number(round(progress.elapsed))} s"
             )
         st.progress(step / len(SYNC_ORDER), text=f"Step {step + 1} of {len(SYNC_ORDER)}")
     if job.cancel_requested:
@@ -152,7 +154,10 @@ def _sync_summary(states: dict[Any, ResourceState], job: SyncJob | None) -> None
         stopped = escape_markdown(report.error.message)
         st.error(f"The last sync stopped: {stopped} Resume to continue from there.")
     elif report is not None and report.outcome == "cancelled":
-        st.info(f"Sync cancelled after {report.objects:,} objects; resume to continue from there.")
+        st.info(
+            f"Sync cancelled after {format_number(report.objects)} objects; resume to continue "
+            "from there."
+        )
     errors = [s.last_error for s in states.values() if s.last_error]
     if errors and (report is None or report.outcome != "failed"):
         st.caption(f"Last sync problem: {escape_markdown(errors[0])}")

@@ -36,6 +36,8 @@ BADGE_CSS = {
 }
 HIGHLIGHT_CSS = "background-color: #fff7cc"
 FIXED_HEIGHT_PX = 420
+# lib.dates' absolute format ("Nov 27, 2026, 14:05 UTC") in the browser's moment.js tokens.
+DATETIME_FORMAT = "MMM D, YYYY, HH:mm z"
 ALERTS = {"info": st.info, "warning": st.warning, "error": st.error}
 
 OnActions = Callable[[tuple[RowAction, ...], RowView], None]
@@ -172,7 +174,7 @@ def _column_config(spec: FieldSpec) -> object:
     if is_date(spec):
         formats = {"relative-time": "distance", "short-date": "MMM D, YYYY"}
         return st.column_config.DatetimeColumn(
-            spec.label, format=formats.get(spec.format or "", "YYYY-MM-DD HH:mm z")
+            spec.label, format=formats.get(spec.format or "", DATETIME_FORMAT)
         )
     if spec.type == "link":
         return st.column_config.LinkColumn(spec.label, display_text=spec.link_text)
