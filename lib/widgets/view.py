@@ -118,11 +118,10 @@ def build_widget_view(
     summary = [spec for spec in display.fields if spec.key in display.summary_fields]
     summary_display = _with_fields(display, summary, view="card")
     stats = compute_stat(frame, display)
+    first = rows_view(frame.head(1), summary_display, now, timezone, shown_as=shown_as)[0]
     view = replace(
         view,
-        summary=rows_view(frame.head(1), summary_display, now, timezone, shown_as=shown_as)[
-            0
-        ].cells,
+        summary=first.cells,
         stats=tuple(replace(figure, group=_group_text(figure, display)) for figure in stats),
         stat_caption=_stat_caption(stats, view.title),
         stat_note=stat_left_out_note(frame, display),

@@ -44,6 +44,8 @@ HIGHLIGHT_CSS = "background-color: #fff7cc"
 SELECTED_BADGE = ":blue-badge[:material/check: Selected]"
 FIXED_LIST_ROWS = 8
 """A list of fixed height shows this many whole rows; the others open below on request."""
+LIST_ROW_PX = 52
+"""About the height of a list row with its View button (two lines of text at most)."""
 FIXED_TABLE_ROWS = 10
 # Streamlit's grid: 35 px a row (the header too) and 2 px of border: whole rows, none cut.
 GRID_ROW_PX = 35
@@ -134,21 +136,25 @@ def render_list(
     """Rows as compact lines, each with its action buttons; marked rows stand in a box, the
     selected one with a "Selected" badge. Rows are whole: a list of fixed height shows its
     first rows and the rest under "Show more" rather than cutting a row at a scroll edge."""
+    every = list(rows)
     shown = list_rows_shown(rows)
-    for row in list(rows)[:shown]:
+    for row in every[:shown]:
         render_list_row(row, actions, key, on_actions)
-    if shown < len(rows):
-        with st.expander(f"Show {len(rows) - shown} more"):
-            for row in list(rows)[shown:]:
+    hidden = every[shown:]
+    if hidden:
+        # Opened when it holds a marked row, so a selection is never out of sight.
+        marked = any(row.highlighted for row in hidden)
+        with st.expander(f"Show {len(hidden)} more", expanded=marked):
+            for row in hidden:
                 render_list_row(row, actions, key, on_actions)
 
 
 def list_rows_shown(rows: RowsView) -> int:
     """How many rows a list shows before "Show more": all of an "auto" list, FIXED_LIST_ROWS
-    of a "fixed" one, and about one per 52 px of an explicit height."""
+    of a "fixed" one, and about one per LIST_ROW_PX of an explicit height."""
     if rows.height == "auto":
         return len(rows)
-    limit = FIXED_LIST_ROWS if rows.height == "fixed" else max(1, rows.height // 52)
+    limit = FIXED_LIST_ROWS if rows.height == "fixed" else max(1, rows.height // LIST_ROW_PX)
     return min(limit, len(rows))
 
 
