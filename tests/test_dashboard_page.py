@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from lib.accounts import demo_account, stripe_adapter_for
 from lib.money import format_money
 from lib.providers.types import RequestOptions
-from tests.apptest_support import run_app, shown_text
+from tests.apptest_support import run_app, shown_text, table, unescape
 from tests.loopback_server import LoopbackServer, Reply
 
 STATIC_WIDGET = {
@@ -59,14 +60,19 @@ def test_recent_payments_show_the_demo_accounts_newest_succeeded_charges() -> No
         (charge for charge in listed if charge["status"] == "succeeded"),
         key=lambda charge: charge["created"],
     )
-    expected = format_money(newest["amount"], newest["currency"])
-    assert any(expected in text and newest["customer"] in text for text in texts)
+    customer = newest["customer"]
+    first_row = next(text for text in texts if " · " in text)
+    assert first_row.startswith(f"**{format_money(newest['amount'], newest['currency'])}** · ")
+    # The customer by name, as the other widgets show them; never by id.
+    assert f" · {customer['name']} · " in first_row
+    assert not any(customer["id"] in text for text in texts)
 
 
-def demo_adapter_charges() -> list[dict[str, object]]:
+def demo_adapter_charges() -> list[dict[str, Any]]:
     account = demo_account()
+    params = {"limit": 20, "expand": ["data.customer"]}
     response = stripe_adapter_for(account).request(
-        account.credentials, RequestOptions("/charges", params={"limit": 20})
+        account.credentials, RequestOptions("/charges", params=params)
     )
     assert response.success
     return response.data["data"]
@@ -84,7 +90,7 @@ def test_each_row_is_written_in_its_own_currency(
     assert any(text.startswith("**¥1,999**") for text in lines)
     assert any(text.startswith("**KWD\xa01.999**") for text in lines)
     assert any(text.startswith("**-$5.00**") for text in lines)
-    assert any(":red-badge[failed]" in text for text in lines)
+    assert any(":red-badge[Failed]" in text for text in lines)
 
 
 def test_a_broken_definition_shows_its_error_card_while_the_others_render(
@@ -285,3 +291,18 @@ def test_rows_without_a_currency_show_no_amount_and_stay_out_of_money_figures(
     amounts = dict(zip(table.value["id"], table.value["amount"], strict=True))
     assert (amounts["ch_ok"], amounts["ch_upper"]) == (19.99, 5.0)
     assert all(pd.isna(amounts[key]) for key in ("ch_empty", "ch_none", "ch_odd"))
+
+
+def test_statuses_read_as_words_and_captions_do_not_repeat_titles() -> None:
+    app = run_app()
+
+    assert not app.exception
+    labels = [metric.label for metric in app.metric]
+    assert {"Active", "Past due", "Trialing", "Unpaid"} <= set(labels)
+    assert not any("_" in label or (label.isupper() and len(label) > 3) for label in labels)
+    statuses = set(table(app, "widget-subscriptions-rows").value["status"])
+    assert "Past due" in statuses and "past_due" not in statuses
+    captions = [unescape(caption.value) for caption in app.caption]
+    assert "Recent successful payments from Stripe" in captions
+    assert "Display recent successful payments from Stripe" not in captions
+    assert "Revenue today" not in captions and "Subscriptions" not in captions

@@ -19,7 +19,7 @@ DEBUGGER = "app_pages/event_debugger.py"
 TIMELINE = "debugger-events-"
 DASHBOARD = "app_pages/dashboard.py"
 PAYMENT_FIELDS = ("id", "amount", "currency", "customer", "status")
-CUSTOMER_EMPTY_STATE = "Select a payment to see its customer"
+CUSTOMER_EMPTY_STATE = "Select a payment or a subscription to see its customer"
 
 
 def demo_get(path: str, params: dict[str, Any] | None = None) -> Any:
@@ -88,7 +88,9 @@ def test_the_customer_widget_narrows_to_the_selected_customer_until_the_chip_is_
     assert f"**Email**: {customer['email']}" in texts
     assert CUSTOMER_EMPTY_STATE not in texts
     chip = app.button(key="widget-customer-chip-0")
-    assert unescape(chip.label) == f"Filtered by customer {payment['customer']}  ✕"
+    # The chip names the customer; the filter itself holds the id.
+    assert unescape(chip.label) == f"Customer: {customer['name']}  ✕"
+    assert payment["customer"] not in chip.label
 
     chip.click().run()
 
@@ -143,7 +145,7 @@ def test_the_debugger_lists_the_selection_with_its_payload_and_subscriptions() -
     assert "- Delivered to: customer, failed-payments" in "\n".join(shown_text(app))
     texts = shown_text(app)
     assert "**Customer** (customer)" in texts
-    assert "- stripe.payment.selected" in texts
+    assert "- stripe.*.selected" in texts
     assert "- stripe.payment.received" in texts
 
 
@@ -274,3 +276,45 @@ def test_the_selected_event_stays_selected_when_newer_events_arrive() -> None:
         "Sep 21, 2026, 14:13:20 UTC",
     ]
     assert json.loads(app.json[0].value)["stripe_event_id"] == "evt_first"
+
+
+def live_subscriptions() -> list[dict[str, Any]]:
+    """The rows of the Subscriptions widget, as the demo account answers its definition."""
+    listed = demo_get("/subscriptions", {"limit": 100, "expand": ["data.customer"]})["data"]
+    live = [s for s in listed if s["status"] in ("active", "trialing", "past_due", "unpaid")]
+    return sorted(live, key=lambda subscription: subscription["created"], reverse=True)
+
+
+def test_a_ticked_subscription_shows_its_customer_in_the_customer_widget() -> None:
+    app = run_app()
+    rows = live_subscriptions()
+    position = next(i for i, row in enumerate(rows) if row["status"] == "active")
+    customer = rows[position]["customer"]
+
+    select_row(app, "widget-subscriptions-rows", position)
+
+    assert not app.exception
+    [entry] = bus_of(app).log()
+    assert (entry.event.name, entry.event.payload) == (
+        "stripe.subscription.selected",
+        {"id": rows[position]["id"], "customer": customer["id"], "status": "active"},
+    )
+    assert entry.delivered_to == ("customer", "failed-payments")
+    texts = shown_text(app)
+    assert f"**Name**: {customer['name']}" in texts
+    assert unescape(app.button(key="widget-customer-chip-0").label) == (
+        f"Customer: {customer['name']}  ✕"
+    )
+
+
+def test_the_viewed_payment_is_marked_selected_in_the_list() -> None:
+    app = run_app()
+    payment = recent_payments()[1]
+
+    view_payment(app, 1)
+
+    selected = [text for text in shown_text(app) if "Selected]" in text]
+    assert len(selected) == 1
+    assert selected[0].startswith(":blue-badge[:material/check: Selected] **")
+    customer = demo_get(f"/customers/{payment['customer']}")
+    assert f" · {customer['name']} · " in selected[0]

@@ -14,12 +14,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import lib.config
-from lib.config import PROJECT_ROOT
+from lib.config import PROJECT_ROOT, get_settings
 from lib.providers import ProviderCredentials
 from lib.store import ConnectionInfo, get_engine
 from lib.sync import write_objects
 from lib.webhooks.events_store import list_server_events, new_event, record_outcomes, store_event
 from lib.webhooks.events_store.cursor import record_poll_error
+from lib.widgets.customer_names import MAX_NAME_CHARS
 from tests.apptest_support import markdown_sources, run_app, select_row, shown_text, unescape
 from tests.credentials_support import (
     GOOD_KEY,
@@ -169,7 +170,7 @@ def test_hostile_rows_and_definitions_render_as_text_on_the_dashboard(
         assert_shown_literally(app, field)
     assert_shown_literally(app, "widget description")
     metric_labels = [unescape(metric.label) for metric in app.metric]
-    assert hostile("name").upper() in metric_labels  # a group label is written in capitals
+    assert hostile("name") in metric_labels  # a group label that is not an enum stays as it is
 
 
 def test_a_link_field_links_its_text_to_its_own_http_url_only(hostile_widgets: AppTest) -> None:
@@ -426,3 +427,40 @@ def test_a_hostile_event_and_sync_error_are_shown_literally_on_the_webhooks_page
 
     assert_no_link_to_evil(app)
     assert any(EVIL in unescape(element.value) for element in app.error)
+
+
+def test_a_hostile_customer_name_from_stripe_is_shown_literally_in_rows_and_chips(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = hostile("customer")[:MAX_NAME_CHARS]  # as long as Stripe allows
+    who = {"id": "cus_hostile", "object": "customer", "name": name, "email": MAIL}
+
+    def charges(request: Any) -> Reply:
+        expanded = request.param("expand[]") == "data.customer"
+        item = {
+            "id": "ch_hostile",
+            "object": "charge",
+            "amount": 1999,
+            "currency": "usd",
+            "customer": who if expanded else who["id"],
+            "status": "succeeded",
+            "created": 1_790_000_000,
+            "description": "Beans",
+        }
+        return Reply(json={"object": "list", "data": [item], "has_more": False})
+
+    with LoopbackServer() as stripe:
+        stripe.on("/v1/charges", charges)
+        monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_hostilename0000000000000")
+        monkeypatch.setenv("STRIPE_API_BASE", f"{stripe.url}/v1")
+        get_settings.cache_clear()
+        app = run_app()
+        app.button(key="widget-stripe-payments-rows-0").click().run()
+        recent = [r for r in stripe.requests_to("/v1/charges") if r.param("limit") == "20"]
+
+    # One request per refresh, asking Stripe to expand the customer the row shows.
+    assert recent and all(r.param("expand[]") == "data.customer" for r in recent)
+    assert_no_link_to_evil(app)
+    assert any(f"**$19.99** · {name} · Beans · " in text for text in shown_text(app))
+    chip = app.button(key="widget-customer-chip-0")
+    assert unescape(chip.label) == f"Customer: {name}  ✕"

@@ -79,6 +79,34 @@ def test_failed_payments_highlights_rows_of_the_selected_customer() -> None:
     assert failed.narrow(ROWS).shape[0] == 3
 
 
+def test_a_selected_subscription_narrows_the_customer_widget_and_marks_failures() -> None:
+    bus, session = EventBus(), {}
+    subscriptions = widget("subscriptions.json", bus, session)
+    customer = widget("customer.json", bus, session)
+    failed = widget("failed-payments.json", bus, session)
+    row = pd.Series({"id": "sub_1", "customer": "cus_a", "status": "past_due", "plan": "Pro"})
+
+    assert subscriptions.publish_selection(row) is True
+
+    [entry] = bus.log()
+    assert (entry.event.name, entry.event.payload) == (
+        "stripe.subscription.selected",
+        {"id": "sub_1", "customer": "cus_a", "status": "past_due"},
+    )
+    assert not customer.waiting_for_selection()
+    assert customer.query_params() == {"customer": "cus_a"}
+    assert failed.highlighted(ROWS).tolist() == [True, False, True]
+
+
+def test_the_subscriptions_widget_refreshes_on_changes_not_on_its_own_selection() -> None:
+    bus = EventBus()
+    subscriptions = widget("subscriptions.json", bus, {})
+    subscriptions.publish_selection(pd.Series({"id": "sub_1", "customer": "cus_a"}))
+    assert subscriptions.refresh_count() == 0
+    bus.publish("stripe.subscription.updated", {"id": "sub_1"}, "webhook", origin="server")
+    assert subscriptions.refresh_count() == 1
+
+
 def test_revenue_today_refreshes_on_received_payments_only() -> None:
     bus = EventBus()
     revenue = widget("revenue-today.json", bus, {})
@@ -94,7 +122,7 @@ def test_state_survives_a_rerun_and_resubscribing_does_not_duplicate() -> None:
     again = widget("customer.json", bus, session)
     bus.publish("stripe.payment.selected", {"customer": "cus_b"}, "test")
     assert again.query_params() == {"customer": "cus_b"}
-    assert bus.subscriptions_by_subscriber() == {"customer": ["stripe.payment.selected"]}
+    assert bus.subscriptions_by_subscriber() == {"customer": ["stripe.*.selected"]}
 
 
 def test_an_event_driven_widget_lists_matching_payloads_newest_first() -> None:

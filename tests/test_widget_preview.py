@@ -23,7 +23,8 @@ def test_preview_prints_the_demo_accounts_rows_with_money_in_each_currency(
 ) -> None:
     account = demo_account()
     listed = stripe_adapter_for(account).request(
-        account.credentials, RequestOptions("/charges", params={"limit": 20})
+        account.credentials,
+        RequestOptions("/charges", params={"limit": 20, "expand": ["data.customer"]}),
     )
     succeeded = sorted(
         (c for c in listed.data["data"] if c["status"] == "succeeded"),
@@ -38,7 +39,8 @@ def test_preview_prints_the_demo_accounts_rows_with_money_in_each_currency(
     assert out[1].split() == ["Amount", "Customer", "Description", "Status", "Date"]
     for line, charge in zip(out[2:5], succeeded[:3], strict=True):
         assert line.split()[0] == format_money(charge["amount"], charge["currency"]).split()[0]
-        assert charge["customer"] in line
+        # The customer by name, as on the dashboard, not by id.
+        assert charge["customer"]["name"] in line and charge["customer"]["id"] not in line
     assert out[5] == f"3 of {len(succeeded)} rows"
 
 

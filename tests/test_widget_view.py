@@ -12,10 +12,11 @@ from lib.providers.types import ApiError, ApiResponse, ErrorAction, ErrorCode
 from lib.widgets.interaction_inputs import ActiveFilter, InteractionInputs
 from lib.widgets.loader import load_widget_file, parse_widget_data
 from lib.widgets.problems import missing_connection_problem
-from lib.widgets.view import RowAction, WidgetView, build_widget_view
+from lib.widgets.view import RowAction, WidgetView, build_widget_view, user_description
 
 SEED = Path(__file__).parent / "fixtures" / "seed-stripe-payments.json"
 CUSTOMER = PROJECT_ROOT / "widgets" / "customer.json"
+SUBSCRIPTIONS = PROJECT_ROOT / "widgets" / "subscriptions.json"
 NOW = datetime(2026, 11, 27, 13, 5, tzinfo=UTC)
 T = int(NOW.timestamp())
 HOUR, DAY = 3600, 86400
@@ -69,9 +70,9 @@ def test_the_seed_widget_lists_succeeded_payments_newest_first_as_people_read_th
     ]
     texts = [[cell.text for cell in row.cells] for row in view.rows]
     assert texts == [
-        ["$19.99", "cus_a", "Pro plan", "succeeded", "5 minutes ago"],
-        ["¥1,999", "cus_b", "", "succeeded", "2 hours ago"],
-        ["€1,200.00", "cus_a", "", "succeeded", "2 days ago"],
+        ["$19.99", "cus_a", "Pro plan", "Succeeded", "5 minutes ago"],
+        ["¥1,999", "cus_b", "", "Succeeded", "2 hours ago"],
+        ["€1,200.00", "cus_a", "", "Succeeded", "2 days ago"],
     ]
     assert [row.cells[3].badge for row in view.rows] == ["green", "green", "green"]
     assert [row.cells[0].kind for row in view.rows] == ["money"] * 3
@@ -140,10 +141,12 @@ def test_the_customer_widget_narrows_sums_per_currency_and_lists_max_rows() -> N
     ]
     # Net of refunds, as the Charges summary's "Net": the refunded €70.00 is not counted.
     assert [(f.label, f.group, f.text) for f in view.stats] == [
-        ("Lifetime net (after refunds)", "eur", "€5.00"),
-        ("Lifetime net (after refunds)", "usd", "$60.15"),
+        ("Lifetime net (after refunds)", "EUR", "€5.00"),
+        ("Lifetime net (after refunds)", "USD", "$60.15"),
     ]
-    assert view.filters == inputs.filters
+    assert [(chip.active, chip.text) for chip in view.chips] == [
+        (inputs.filters[0], "Customer: Ana Díaz")
+    ]
     assert view.total_rows == 8
     assert view.rows is not None
     assert [spec.key for spec in view.rows.fields] == ["amount", "description", "created"]
@@ -154,13 +157,17 @@ def test_the_customer_widget_narrows_sums_per_currency_and_lists_max_rows() -> N
 
 def test_a_required_filter_not_yet_set_shows_the_empty_state_without_rows() -> None:
     view = build_widget_view(load_widget_file(CUSTOMER), None, NOW, InteractionInputs(waiting=True))
-    assert view.empty_state == "Select a payment to see its customer"
+    assert view.empty_state == "Select a payment or a subscription to see its customer"
     assert view.rows is None and view.stats == ()
 
 
-def test_no_matching_rows_show_the_empty_state() -> None:
+def test_no_rows_show_the_empty_state_and_no_rows_for_a_filter_say_so() -> None:
+    nothing = build_widget_view(load_widget_file(SEED), ApiResponse(success=True, data={}), NOW)
+    assert (nothing.empty_state, nothing.rows) == ("No recent payments", None)
+
     view = seed_view(InteractionInputs(filters=(ActiveFilter(0, "customer", "cus_nobody"),)))
-    assert (view.empty_state, view.rows) == ("No recent payments", None)
+    assert (view.empty_state, view.rows) == ("Nothing to show for this selection.", None)
+    assert [chip.text for chip in view.chips] == ["Customer: cus_nobody"]
 
 
 def test_a_rejected_key_is_a_problem_that_asks_to_reconnect() -> None:
@@ -239,3 +246,47 @@ def test_a_table_view_carries_numbers_to_sort_by() -> None:
     assert [column.currencies.tolist() for column in view.rows.table.money] == [
         ["usd", "jpy", "eur"]
     ]
+
+
+def subscription(subscription_id: str, status: str) -> dict[str, Any]:
+    return {
+        "id": subscription_id,
+        "customer": {"id": "cus_a", "email": "ana@example.com"},
+        "status": status,
+        "plan": {"nickname": "Pro", "amount": 2400, "interval": "week", "interval_count": 2},
+        "currency": "usd",
+        "quantity": 1,
+        "current_period_end": T + DAY,
+        "created": T - DAY,
+    }
+
+
+def test_statuses_read_as_words_and_the_title_is_not_repeated_as_a_caption() -> None:
+    rows = [subscription("sub_1", "past_due"), subscription("sub_2", "active")]
+    answer = ApiResponse(success=True, data={"data": rows})
+
+    view = build_widget_view(load_widget_file(SUBSCRIPTIONS), answer, NOW)
+
+    assert view.rows is not None
+    statuses = [row.cells[5].text for row in view.rows]
+    assert statuses == ["Past due", "Active"]
+    assert view.rows.table is not None
+    assert view.rows.table.values["status"].tolist() == ["Past due", "Active"]
+    assert [(figure.group, figure.text) for figure in view.stats] == [
+        ("Active", "1"),
+        ("Past due", "1"),
+    ]
+    assert (view.title, view.stat_caption) == ("Subscriptions", "")
+    customer = build_widget_view(
+        load_widget_file(CUSTOMER),
+        ApiResponse(success=True, data={"data": [charge("ch_1", 500, "eur", "cus_a")]}),
+        NOW,
+    )
+    assert customer.stat_caption == "Lifetime net (after refunds)"
+
+
+def test_descriptions_speak_to_the_person_not_to_the_engine() -> None:
+    assert seed_view().description == "Recent successful payments from Stripe"
+    assert user_description("Shows the customer") == "The customer"
+    assert user_description("Latest failed payments") == "Latest failed payments"
+    assert user_description("Display") == "Display"

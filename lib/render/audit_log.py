@@ -18,6 +18,19 @@ MAX_EXPORT_ENTRIES = 100_000
 RESULTS: tuple[AuditResult, ...] = ("succeeded", "failed", "refused")
 RESULT_LABELS = {"succeeded": "Succeeded", "failed": "Failed", "refused": "Refused"}
 _VIEW_RECORDED = "_audit_view_recorded"
+# Widths that fit a 1440 px window beside the sidebar (wider windows stretch them); rows tall
+# enough for Streamlit's grid to wrap a long detail onto a second and third line.
+ENTRY_COLUMNS = {
+    "When (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss", width=145),
+    "Who": st.column_config.TextColumn(width=150),
+    "Role": st.column_config.TextColumn(width=55),
+    "Address": st.column_config.TextColumn(width=95),
+    "Action": st.column_config.TextColumn(width=165),
+    "Account": st.column_config.TextColumn(width=95),
+    "Result": st.column_config.TextColumn(width=90),
+    "Detail": st.column_config.TextColumn(width=150),
+}
+WRAPPING_ROW_PX = 70
 
 
 def render_audit_log_page() -> None:
@@ -48,7 +61,8 @@ def render_audit_log_page() -> None:
     st.dataframe(
         entries_table(entries),
         hide_index=True,
-        column_config={"When (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")},
+        column_config=ENTRY_COLUMNS,
+        row_height=WRAPPING_ROW_PX,
     )
     _render_export(audit, actor, filters, total)
 
@@ -94,13 +108,19 @@ def entries_table(entries: list[AuditEntry]) -> pd.DataFrame:
                 "Address": entry.client_address or "",
                 "Action": _action_label(entry.action),
                 "Account": entry.account or "",
-                "Result": RESULT_LABELS.get(entry.result, entry.result),
+                "Result": _result_text(entry),
                 "Detail": entry.detail or "",
-                "Attempts": entry.attempts,
             }
             for entry in entries
-        ]
+        ],
+        columns=list(ENTRY_COLUMNS),
     )
+
+
+def _result_text(entry: AuditEntry) -> str:
+    """The result, with how many attempts one entry stands for when more than one."""
+    label = RESULT_LABELS.get(entry.result, entry.result)
+    return f"{label} ×{entry.attempts:,}" if entry.attempts > 1 else label
 
 
 def _render_export(audit: AuditLog, actor: Actor, filters: AuditFilters, total: int) -> None:

@@ -8,6 +8,7 @@ import pandas as pd
 
 from lib.accounts import StripeAccount, demo_account, settings_account
 from lib.config import Settings
+from lib.widgets.customer_names import source_with_customer_names
 from lib.widgets.schema import WidgetDefinition
 from lib.widgets.sources import stripe_source
 from lib.widgets.view import WidgetView, build_widget_view
@@ -31,7 +32,7 @@ def preview_text(
     if definition.provider != "stripe":
         raise PreviewError(f"preview reads Stripe only; this widget reads {definition.provider}")
     connection = stripe_source(account)
-    response = connection.fetch(definition.data_source, now)
+    response = connection.fetch(source_with_customer_names(definition), now)
     answer = response if response.success else connection.problem(response)
     view = build_widget_view(definition, answer, now)
     if view.problem is not None:
@@ -43,7 +44,7 @@ def view_lines(view: WidgetView, rows: int) -> list[str]:
     """The lines of a view below its title: summary, figures, then up to `rows` rows."""
     lines = [f"{cell.label}: {cell.text}" for cell in view.summary]
     lines += [
-        f"{figure.label}{f' {figure.group.upper()}' if figure.group else ''}: {figure.text}"
+        f"{figure.label}{f' {figure.group}' if figure.group else ''}: {figure.text}"
         for figure in view.stats
     ]
     if view.stat_note:

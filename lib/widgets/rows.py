@@ -12,6 +12,8 @@ from typing import Any, Literal, NamedTuple
 
 import pandas as pd
 
+from lib.widgets.column_widths import ColumnWidth, column_width
+from lib.widgets.enum_words import enum_words_series
 from lib.widgets.formatting import badge_colors, format_rows
 from lib.widgets.interaction_inputs import (
     InteractionInputs,
@@ -50,6 +52,8 @@ class ColumnView:
     """A badge field's colour per row."""
     targets: tuple[str | None, ...] = ()
     """A link field's value per row."""
+    width: ColumnWidth | None = None
+    """How wide a table draws the column, from its format and what it shows."""
 
     def cell(self, position: int) -> Cell:
         """The cell of row `position`."""
@@ -121,22 +125,28 @@ def rows_view(
     timezone: str = "UTC",
     inputs: InteractionInputs = NO_INTERACTIONS,
     payload_keys: tuple[str, ...] | None = None,
+    shown_as: Mapping[str, Mapping[str, str]] | None = None,
 ) -> RowsView:
     """The rows of `frame` as `display` shows them (dates in `timezone`, relative to `now`),
     marked per `inputs`. With `payload_keys` the rows can be published: each carries those
     fields and an identity, and the one `inputs` says was published is selected. A table view
-    also gets the values it sorts by."""
+    also gets the values it sorts by and each column's width.
+
+    `shown_as` maps a field key to the text shown for some of its values (a customer's name
+    for its id); payloads, identities and marks keep the values themselves. Badges show
+    Stripe's enum values as words ("Past due")."""
     frame = frame.reset_index(drop=True)
-    texts = format_rows(frame, display, now, timezone)
+    shown = _shown_frame(frame, shown_as or {})
+    texts = format_rows(shown, display, now, timezone)
     columns = tuple(_column(frame, texts[spec.key], spec) for spec in display.fields)
     payloads = payload_columns(frame, payload_keys or ())
     identities = row_identities(frame, payloads) if payload_keys is not None else [""] * len(frame)
     published = inputs.published
     table = None
     if display.view == "table":
-        values, money = table_values(frame, display)
+        values, money = table_values(shown, display)
         for column in columns:
-            if column.field.type == "icon":
+            if column.kind == "badge" or column.field.type == "icon":
                 values[column.field.key] = list(column.texts)
         table = TableValues(values, tuple(money))
     return RowsView(
@@ -152,16 +162,29 @@ def rows_view(
     )
 
 
+def _shown_frame(frame: pd.DataFrame, shown_as: Mapping[str, Mapping[str, str]]) -> pd.DataFrame:
+    replaced = {
+        key: frame[key].map(lambda value, names=names: names.get(value, value), na_action="ignore")
+        for key, names in shown_as.items()
+        if names and key in frame.columns
+    }
+    return frame.assign(**replaced) if replaced else frame
+
+
 def _column(frame: pd.DataFrame, texts: pd.Series, spec: FieldSpec) -> ColumnView:
     kind = _kind(spec)
-    shown = tuple(texts.tolist())
     if kind == "badge":
-        return ColumnView(spec, kind, shown, badges=tuple(badge_colors(frame, spec).tolist()))
+        texts = enum_words_series(texts)
+    shown = tuple(texts.tolist())
+    width = column_width(spec, kind, texts)
+    if kind == "badge":
+        colors = tuple(badge_colors(frame, spec).tolist())
+        return ColumnView(spec, kind, shown, badges=colors, width=width)
     if kind == "link":
         values = json_column(frame[spec.key]) if spec.key in frame else [None] * len(frame)
         targets = tuple(None if value is None else str(value) for value in values)
-        return ColumnView(spec, kind, shown, targets=targets)
-    return ColumnView(spec, kind, shown)
+        return ColumnView(spec, kind, shown, targets=targets, width=width)
+    return ColumnView(spec, kind, shown, width=width)
 
 
 def _kind(spec: FieldSpec) -> CellKind:

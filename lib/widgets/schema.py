@@ -120,7 +120,8 @@ class TransformSpec(WidgetSpecModel):
 
 
 class LayoutSpec(WidgetSpecModel):
-    """`display.layout`: height ('fixed', 'auto' or pixels) and the text shown with no rows."""
+    """`display.layout`: height ('fixed', 'auto' or pixels: whole rows either way, a list's
+    others under "Show more", a table's scrolling inside it) and the text shown with no rows."""
 
     height: Height = "auto"
     empty_state: str = "Nothing to show"

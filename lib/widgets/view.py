@@ -10,6 +10,8 @@ from typing import Any
 
 from lib.providers.registry import provider_label
 from lib.providers.types import ApiResponse
+from lib.widgets.customer_names import customer_names, named_customer_fields
+from lib.widgets.enum_words import enum_words
 from lib.widgets.formatting import StatValue, compute_stat, stat_left_out_note
 from lib.widgets.interaction_inputs import ActiveFilter, InteractionInputs
 from lib.widgets.problems import ViewProblem, api_problem
@@ -25,6 +27,18 @@ from lib.widgets.transform import apply_transform
 
 ACTION_LABEL = "View"
 """The label of a row's action button (action files name no label of their own)."""
+FILTERED_EMPTY_STATE = "Nothing to show for this selection."
+# Descriptions written as an instruction to the engine ("Display recent payments...").
+_INSTRUCTION_VERBS = ("display ", "displays ", "show ", "shows ", "list ", "lists ")
+
+
+@dataclass(frozen=True)
+class FilterChip:
+    """An active filter as its chip reads ("Customer: Harper Ramirez"); clearing the chip
+    clears `active`."""
+
+    active: ActiveFilter
+    text: str
 
 
 @dataclass(frozen=True)
@@ -43,7 +57,7 @@ class WidgetView:
     title: str
     description: str
     kind: ViewKind
-    filters: tuple[ActiveFilter, ...] = ()
+    chips: tuple[FilterChip, ...] = ()
     actions: tuple[RowAction, ...] = ()
     event_source: str | None = None
     """The source of the events the actions publish; None means the widget's own id."""
@@ -52,6 +66,9 @@ class WidgetView:
     summary: tuple[Cell, ...] = ()
     """Fields shown once, from the first row (summaryFields)."""
     stats: tuple[StatValue, ...] = ()
+    """Grouped figures name their group as people read it: "USD", "Past due"."""
+    stat_caption: str = ""
+    """The grouped figures' heading; empty when it would repeat the title."""
     stat_note: str = ""
     rows: RowsView | None = None
     total_rows: int = 0
@@ -70,15 +87,16 @@ def build_widget_view(
 
     Dates are written in `timezone`. A failed response becomes its problem; no rows (or a
     required filter still unset) become the empty state; stats count every row, while at most
-    `layout.maxRows` rows are listed, without the summary fields.
+    `layout.maxRows` rows are listed, without the summary fields. A bare customer reference
+    shows the customer's name (`lib.widgets.customer_names`), and so does a filter chip.
     """
     display = definition.display
     click = _on_item_click(definition)
     view = WidgetView(
         title=definition.name,
-        description=definition.description,
+        description=user_description(definition.description),
         kind=display.view,
-        filters=inputs.filters,
+        chips=tuple(filter_chip(active, display, {}) for active in inputs.filters),
         actions=row_actions(definition),
         event_source=click.source if click is not None else None,
     )
@@ -88,16 +106,24 @@ def build_widget_view(
         return replace(view, problem=api_problem(answer.error, provider_label(definition.provider)))
     if inputs.waiting or answer is None:
         return replace(view, empty_state=display.layout.empty_state)
+    named_fields = named_customer_fields(definition)
+    names = customer_names(answer.data, definition) if named_fields or inputs.filters else {}
+    view = replace(view, chips=tuple(filter_chip(a, display, names) for a in inputs.filters))
     transformed = apply_transform(answer.data, definition.transform, now)
     frame = inputs.narrow(transformed).reset_index(drop=True)
     if frame.empty:
-        return replace(view, empty_state=display.layout.empty_state)
+        empty = FILTERED_EMPTY_STATE if inputs.filters else display.layout.empty_state
+        return replace(view, empty_state=empty)
+    shown_as = dict.fromkeys(named_fields, names)
     summary = [spec for spec in display.fields if spec.key in display.summary_fields]
     summary_display = _with_fields(display, summary, view="card")
+    stats = compute_stat(frame, display)
+    first = rows_view(frame.head(1), summary_display, now, timezone, shown_as=shown_as)[0]
     view = replace(
         view,
-        summary=rows_view(frame.head(1), summary_display, now, timezone)[0].cells,
-        stats=tuple(compute_stat(frame, display)),
+        summary=first.cells,
+        stats=tuple(replace(figure, group=_group_text(figure, display)) for figure in stats),
+        stat_caption=_stat_caption(stats, view.title),
         stat_note=stat_left_out_note(frame, display),
         total_rows=len(frame),
     )
@@ -108,7 +134,50 @@ def build_widget_view(
     if display.layout.max_rows is not None:
         frame = frame.head(display.layout.max_rows)
     keys = payload_keys(definition) if view.actions else None
-    return replace(view, rows=rows_view(frame, row_display, now, timezone, inputs, keys))
+    rows = rows_view(frame, row_display, now, timezone, inputs, keys, shown_as)
+    return replace(view, rows=rows)
+
+
+def user_description(description: str) -> str:
+    """The description as it speaks to the person: one written as an instruction to the
+    engine ("Display recent successful payments") reads as what the widget shows."""
+    for verb in _INSTRUCTION_VERBS:
+        if description.lower().startswith(verb) and len(description) > len(verb):
+            rest = description[len(verb) :].lstrip()
+            return rest[:1].upper() + rest[1:]
+    return description
+
+
+def filter_chip(active: ActiveFilter, display: DisplaySpec, names: dict[str, str]) -> FilterChip:
+    """What the chip of `active` says: the customer's name when `names` knows the value (a
+    customer id), else the field's label and the value."""
+    if isinstance(active.value, str) and active.value in names:
+        return FilterChip(active, f"Customer: {names[active.value]}")
+    spec = display.field_named(active.field)
+    label = spec.label if spec is not None else enum_words(active.field)
+    value = "none" if active.value is None else str(active.value)
+    return FilterChip(active, f"{label}: {value}")
+
+
+def _group_text(figure: StatValue, display: DisplaySpec) -> str | None:
+    if figure.group is None:
+        return None
+    stat = display.stat
+    spec = display.field_named(stat.field) if stat is not None else None
+    by_currency = (
+        stat is not None
+        and spec is not None
+        and spec.format == "currency"
+        and stat.group_by == spec.currency_field
+    )
+    return figure.group.upper() if by_currency else enum_words(figure.group)
+
+
+def _stat_caption(stats: list[StatValue], title: str) -> str:
+    if not stats or stats[0].group is None:
+        return ""
+    label = stats[0].label
+    return "" if label.strip().casefold() == title.strip().casefold() else label
 
 
 def row_actions(definition: WidgetDefinition) -> tuple[RowAction, ...]:

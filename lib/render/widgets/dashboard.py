@@ -19,6 +19,7 @@ from lib.events import EventBus
 from lib.providers.types import ApiError, ApiResponse, ErrorCode, ProviderName
 from lib.render.safe_markdown import code_markdown, escape_markdown
 from lib.render.widgets.views import render_problem, render_widget_view
+from lib.widgets.customer_names import source_with_customer_names
 from lib.widgets.interaction_inputs import ActiveFilter
 from lib.widgets.interactions import WidgetInteractions
 from lib.widgets.loader import LoadedWidget, load_widget_folder
@@ -47,16 +48,39 @@ class WidgetContext:
 
 
 def render_dashboard(widgets_dir: Path, context: WidgetContext, columns: int = 2) -> None:
-    """Every `*.json` in `widgets_dir` in a grid; a broken file shows its error card only."""
+    """Every `*.json` in `widgets_dir` in position order, in rows of `columns` cards; a table
+    gets a row of its own, so its columns have the page's width. A broken file shows its error
+    card only."""
     loaded = load_widget_folder(widgets_dir)
     if not loaded:
         st.info(f"No widget definitions found in {code_markdown(widgets_dir)}.")
         return
     loaded.sort(key=lambda item: item.definition.position if item.definition else 0)
-    grid = st.columns(columns)
-    for index, item in enumerate(loaded):
-        with grid[index % columns]:
-            render_widget(item, context)
+    for row in dashboard_rows(loaded, columns):
+        if len(row) == 1 and is_table(row[0]):
+            render_widget(row[0], context)
+            continue
+        for cell, item in zip(st.columns(columns), row, strict=False):
+            with cell:
+                render_widget(item, context)
+
+
+def dashboard_rows(loaded: list[LoadedWidget], columns: int) -> list[list[LoadedWidget]]:
+    """The widgets in order, `columns` to a row, except that each table has a row to itself."""
+    rows: list[list[LoadedWidget]] = []
+    for item in loaded:
+        if is_table(item):
+            rows.append([item])
+        elif rows and not is_table(rows[-1][0]) and len(rows[-1]) < columns:
+            rows[-1].append(item)
+        else:
+            rows.append([item])
+    return rows
+
+
+def is_table(item: LoadedWidget) -> bool:
+    """True for a widget shown as a table."""
+    return item.definition is not None and item.definition.display.view == "table"
 
 
 def render_widget(item: LoadedWidget, context: WidgetContext) -> None:
@@ -107,7 +131,7 @@ def widget_answer(
 ) -> ApiResponse[Any] | ViewProblem:
     """The widget's data: the session's events for event-driven widgets, the inline data of a
     static one, else the API through the widget's own provider (cached)."""
-    source = definition.data_source
+    source = source_with_customer_names(definition)
     if source.type == "event-driven":
         return ApiResponse(success=True, data={"data": interactions.event_payloads()})
     if source.type == "static":
