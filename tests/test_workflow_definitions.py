@@ -133,6 +133,13 @@ def test_hostile_json_is_bounded_before_conversion() -> None:
     assert "deep.json" in str(caught.value) and "nest" in str(caught.value)
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_non_json_number_constant_is_refused_like_in_a_widget_file(constant: str) -> None:
+    with pytest.raises(WorkflowDefinitionError) as caught:
+        parse_workflow_text(f'{{"version": {constant}}}', "nan.json")
+    assert str(caught.value) == f"nan.json: invalid JSON: {constant} is not allowed in JSON"
+
+
 def test_a_missing_value_is_reported_never_rendered_blank() -> None:
     template = parse_template("Text {customer_phone}: {link.url} {{literal}}")
     filled = render(
