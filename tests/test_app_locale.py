@@ -18,10 +18,10 @@ from lib.config import PROJECT_ROOT, get_settings, settings_or_exit
 from lib.finance import AmountError, parse_major_amount
 from lib.money import format_money
 from lib.store import get_engine
-from lib.sync import SYNC_ORDER, write_objects
-from lib.sync.state import record_page
+from lib.sync import write_objects
 from lib.widgets.formatting import format_number, format_percent_series
 from tests.apptest_support import select_row, shown_text, table, unescape
+from tests.mirror_support import charge_object, record_synced
 
 CHARGES_PAGE = str(PROJECT_ROOT / "app_pages" / "charges.py")
 LOCALES = ["en_US", "en_IN", "hi_IN", "de_DE", "de_CH", "fr_FR", "sv_SE", "ja_JP", "pt_BR"]
@@ -105,22 +105,7 @@ def test_typed_amounts_follow_the_locale_links_do_not() -> None:
 
 def charge(charge_id: str, amount: int, currency: str) -> dict[str, Any]:
     created = int((datetime.now(UTC) - timedelta(hours=2)).timestamp())
-    return {
-        "id": charge_id,
-        "object": "charge",
-        "amount": amount,
-        "amount_refunded": 0,
-        "currency": currency,
-        "created": created,
-        "status": "succeeded",
-        "customer": None,
-        "description": f"Order {charge_id}",
-        "refunded": False,
-        "disputed": False,
-        "livemode": False,
-        "billing_details": {"email": "ana@example.com", "name": None},
-        "payment_method_details": {"type": "card", "card": {"brand": "visa", "last4": "4242"}},
-    }
+    return charge_object(charge_id, amount, currency, created=created)
 
 
 @pytest.fixture
@@ -129,10 +114,7 @@ def euro_mirror() -> None:
     rows = [charge("ch_big", 123450, "eur"), charge("ch_small", 5000, "eur")]
     with get_engine().begin() as connection:
         write_objects(connection, "demo", "charges", rows, now)
-        for resource in SYNC_ORDER:
-            record_page(
-                connection, "demo", resource, cursor=None, newest_created=None, finished=True
-            )
+        record_synced(connection, "demo")
 
 
 @pytest.mark.usefixtures("euro_mirror")

@@ -16,9 +16,9 @@ from streamlit.testing.v1 import AppTest
 from lib.config import PROJECT_ROOT
 from lib.finance import ChargeFilters, charges_csv, charges_xlsx
 from lib.store import get_engine
-from lib.sync import SYNC_ORDER, write_objects
-from lib.sync.state import record_page
+from lib.sync import write_objects
 from tests.apptest_support import table
+from tests.mirror_support import charge_object, record_synced
 
 CHARGES_PAGE = str(PROJECT_ROOT / "app_pages" / "charges.py")
 ALL = ChargeFilters(preset="all", sort="amount", descending=False)
@@ -26,20 +26,7 @@ ALL = ChargeFilters(preset="all", sort="amount", descending=False)
 
 def charge(charge_id: str, amount: int, currency: str) -> dict[str, Any]:
     created = int((datetime.now(UTC) - timedelta(hours=3)).timestamp())
-    return {
-        "id": charge_id,
-        "object": "charge",
-        "amount": amount,
-        "amount_refunded": 0,
-        "currency": currency,
-        "created": created,
-        "status": "succeeded",
-        "customer": None,
-        "refunded": False,
-        "disputed": False,
-        "livemode": False,
-        "billing_details": {"email": "ana@example.com", "name": None},
-    }
+    return charge_object(charge_id, amount, currency, created=created)
 
 
 @pytest.fixture
@@ -53,10 +40,7 @@ def mirror() -> None:
     ]
     with get_engine().begin() as connection:
         write_objects(connection, "demo", "charges", rows, now)
-        for resource in SYNC_ORDER:
-            record_page(
-                connection, "demo", resource, cursor=None, newest_created=None, finished=True
-            )
+        record_synced(connection, "demo")
 
 
 @pytest.mark.usefixtures("mirror")

@@ -13,6 +13,7 @@ from lib.widgets.interaction_inputs import ActiveFilter, InteractionInputs
 from lib.widgets.loader import load_widget_file, parse_widget_data
 from lib.widgets.problems import missing_connection_problem
 from lib.widgets.view import RowAction, WidgetView, build_widget_view, user_description
+from tests.mirror_support import charge_object
 
 SEED = Path(__file__).parent / "fixtures" / "seed-stripe-payments.json"
 CUSTOMER = PROJECT_ROOT / "widgets" / "customer.json"
@@ -23,18 +24,12 @@ HOUR, DAY = 3600, 86400
 
 
 def charge(charge_id: str, amount: int, currency: str, customer: Any, **fields: Any) -> dict:
-    return {
-        "id": charge_id,
-        "object": "charge",
-        "amount": amount,
-        "amount_refunded": 0,
-        "currency": currency,
-        "customer": customer,
-        "status": "succeeded",
-        "description": None,
-        "receipt_url": f"https://pay.stripe.com/receipts/{charge_id}",
-        **fields,
-    }
+    # Without a description by default, so a row's text is the one a test gives it.
+    fields = {"created": T, "description": None, **fields}
+    receipt = f"https://pay.stripe.com/receipts/{charge_id}"
+    return charge_object(
+        charge_id, amount, currency, customer=customer, receipt_url=receipt, **fields
+    )
 
 
 CHARGES = ApiResponse(
