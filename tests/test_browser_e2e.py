@@ -274,7 +274,7 @@ SCREEN = {"width": 1440, "height": 900}
 # Each page: its name in test-artifacts/, its path, and what shows once its data is drawn.
 PAGES = [
     ("dashboard", "/", ".st-key-widget-card-subscriptions [data-testid='stDataFrame']"),
-    ("charges", "/charges", ".st-key-charges_table [data-testid='stDataFrame']"),
+    ("charges", "/charges", "[class*='st-key-charges_table-'] [data-testid='stDataFrame']"),
     ("subscriptions", "/subscriptions", "[data-testid='stVegaLiteChart']"),
     ("credentials", "/credentials", "[data-testid='stExpander']"),
     ("webhooks", "/webhooks", "[data-testid='stDataFrame']"),

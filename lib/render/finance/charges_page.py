@@ -35,8 +35,8 @@ CHARGES_DISPLAY = DisplaySpec.model_validate(
     {
         "view": "table",
         "layout": {"height": "fixed", "emptyState": "No charges match these filters"},
-        # What a person scans first comes first, so a narrow window cuts only what the details
-        # panel also shows (card, refunds, flags).
+        # Stripe's own list: date, amount, status, customer, description, payment method. Refunds
+        # and dispute flags are in the details panel (and the filters), so 1440 px fits it all.
         "fields": [
             {"key": "created", "label": "Date", "type": "date", "format": "datetime"},
             {"key": "created_ago", "label": "When", "type": "date", "format": "relative-time"},
@@ -46,8 +46,6 @@ CHARGES_DISPLAY = DisplaySpec.model_validate(
             {"key": "description", "label": "Description"},
             {"key": "id", "label": "Charge"},
             {"key": "card", "label": "Card"},
-            {"key": "amount_refunded", "label": "Refunded", "type": "number", "format": "currency"},
-            {"key": "flags", "label": "Flags"},
         ],
     }
 )
@@ -164,11 +162,4 @@ def _table_frame(rows: pd.DataFrame) -> pd.DataFrame:
     frame["customer"] = frame["customer_email"].fillna(frame["customer_name"]).fillna("")
     brand, last4 = frame["card_brand"].fillna(""), frame["card_last4"].fillna("")
     frame["card"] = (brand + " •••• " + last4).where(last4 != "", brand)
-    partly = (frame["amount_refunded"] > 0) & ~frame["refunded"].astype(bool)
-    flags = pd.Series("", index=frame.index, dtype="str")
-    flags = flags.mask(frame["refunded"].astype(bool), "refunded")
-    flags = flags.mask(partly, "partly refunded")
-    disputed = frame["disputed"].astype(bool)
-    flags = flags.mask(disputed, (flags + ", disputed").str.lstrip(", "))
-    frame["flags"] = flags
     return frame
