@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -22,8 +23,9 @@ from lib.store import (
     get_engine,
     load_secret_box,
 )
-from lib.webhooks.events_store import latest_server_event_id
+from lib.webhooks.events_store import latest_server_event_id, server_events_matching
 from lib.widgets.problems import ViewProblem
+from lib.widgets.server_event_rows import SERVER_EVENT_ROWS, server_event_row
 from lib.widgets.sources import WidgetSource, widget_source
 
 _BUS_KEY = "_event_bus"
@@ -120,6 +122,17 @@ def server_event_marker(patterns: list[str]) -> str:
         return ""
 
 
+def stored_server_events(patterns: list[str]) -> list[dict[str, Any]] | None:
+    """Rows for a server-events widget: the newest stored events matching `patterns`, or None
+    when storage cannot be read."""
+    try:
+        events = server_events_matching(get_engine(), patterns, limit=SERVER_EVENT_ROWS)
+    except Exception as error:  # the widget says so instead of showing a traceback
+        log.warning("server events unavailable: %s", type(error).__name__)
+        return None
+    return [server_event_row(event.name, event.payload, event.received_at) for event in events]
+
+
 def widget_context() -> WidgetContext:
     """Everything the dashboard's widgets share in this run: each provider's connection, the
     bus, the timezone, and where a rejected stored connection is marked for reconnection."""
@@ -140,4 +153,5 @@ def widget_context() -> WidgetContext:
         timezone=st.context.timezone or "UTC",
         on_rejected=mark_reconnect,
         refresh_marker=server_event_marker,
+        server_events=stored_server_events,
     )

@@ -9,6 +9,7 @@ from lib.webhooks.events_store import (
     load_cursor,
     publish_server_event,
     rejection_counts,
+    server_events_matching,
 )
 from lib.webhooks.housekeeping import Housekeeping
 from lib.webhooks.mapping import MESH_NAMES, MeshEvent, mesh_name_for, to_mesh_event
@@ -48,6 +49,7 @@ __all__ = [
     "poll_once",
     "publish_server_event",
     "rejection_counts",
+    "server_events_matching",
     "stripe_webhook_route",
     "to_mesh_event",
     "verify_delivery",

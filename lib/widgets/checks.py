@@ -30,6 +30,7 @@ def cross_field_problems(definition: WidgetDefinition) -> list[tuple[Location, s
         *_filter_problems(definition.transform),
         *_display_problems(definition.display),
         *_subscription_problems(definition.subscriptions),
+        *_server_event_source_problems(definition),
         *_output_key_problems(definition),
         *_event_field_problems(definition),
     ]
@@ -161,6 +162,17 @@ def _subscription_problems(subscriptions: list[SubscriptionSpec]) -> list[tuple[
         if subscription.action == "refresh" and subscription.filter_by is not None:
             problems.append((location, "a refresh subscription does not use filterBy; remove it"))
     return problems
+
+
+def _server_event_source_problems(definition: WidgetDefinition) -> list[tuple[Location, str]]:
+    # The subscriptions' patterns say which stored events a server-events widget lists.
+    if definition.data_source.type != "server-events" or definition.subscriptions:
+        return []
+    message = (
+        "required field missing: a server-events data source lists the stored events its "
+        "subscriptions match; add one such as {'pattern': 'jira.*', 'action': 'refresh'}"
+    )
+    return [(("subscriptions",), message)]
 
 
 def _output_key_problems(definition: WidgetDefinition) -> list[tuple[Location, str]]:

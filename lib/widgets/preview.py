@@ -31,6 +31,8 @@ def preview_text(
     now = now or datetime.now(UTC)
     if definition.provider != "stripe":
         raise PreviewError(f"preview reads Stripe only; this widget reads {definition.provider}")
+    if definition.data_source.type in ("event-driven", "server-events"):
+        raise PreviewError("preview reads API and inline data; this widget lists events")
     connection = stripe_source(account)
     response = connection.fetch(source_with_customer_names(definition), now)
     answer = response if response.success else connection.problem(response)

@@ -41,7 +41,7 @@ from lib.widgets.value_types import (
     one_of,
 )
 
-DataSourceKind = Literal["api", "static", "event-driven"]
+DataSourceKind = Literal["api", "static", "event-driven", "server-events"]
 HttpMethod = Literal["GET", "POST"]
 FilterOperator = Literal["==", "!=", ">", "<", ">=", "<=", "contains", "in", "startsWith"]
 SortDirection = Literal["asc", "desc"]
@@ -74,7 +74,8 @@ class PaginateSpec(WidgetSpecModel):
 
 
 class DataSourceSpec(WidgetSpecModel):
-    """`dataSource`: where the rows come from (an API endpoint, inline data, or events)."""
+    """`dataSource`: where the rows come from (an API endpoint, inline data, the session's
+    events, or stored server events matching the widget's subscriptions: `server-events`)."""
 
     type: Annotated[DataSourceKind, one_of("data source type", get_args(DataSourceKind))]
     endpoint: Endpoint | None = None

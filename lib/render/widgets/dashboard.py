@@ -26,6 +26,7 @@ from lib.widgets.loader import LoadedWidget, load_widget_folder
 from lib.widgets.problems import ViewProblem, definition_problem
 from lib.widgets.rows import RowView
 from lib.widgets.schema import DataSourceSpec, WidgetDefinition
+from lib.widgets.server_event_rows import storage_problem_text
 from lib.widgets.sources import WidgetSource
 from lib.widgets.view import RowAction, build_widget_view
 
@@ -45,6 +46,8 @@ class WidgetContext:
     timezone: str = "UTC"
     refresh_marker: Callable[[list[str]], str] | None = None
     """A token that changes when a server event matching one of the patterns arrives."""
+    server_events: Callable[[list[str]], list[dict[str, Any]] | None] | None = None
+    """Rows of the stored server events matching the patterns (None: storage unreadable)."""
 
 
 def render_dashboard(widgets_dir: Path, context: WidgetContext, columns: int = 2) -> None:
@@ -130,12 +133,19 @@ def widget_answer(
     definition: WidgetDefinition, context: WidgetContext, interactions: WidgetInteractions
 ) -> ApiResponse[Any] | ViewProblem:
     """The widget's data: the session's events for event-driven widgets, the inline data of a
-    static one, else the API through the widget's own provider (cached)."""
+    static one, stored server events for a server-events one, else the API through the
+    widget's own provider (cached)."""
     source = source_with_customer_names(definition)
     if source.type == "event-driven":
         return ApiResponse(success=True, data={"data": interactions.event_payloads()})
     if source.type == "static":
         return ApiResponse(success=True, data=source.data)
+    if source.type == "server-events":
+        patterns = [spec.pattern for spec in definition.subscriptions]
+        rows = None if context.server_events is None else context.server_events(patterns)
+        if rows is None:
+            return ViewProblem("warning", storage_problem_text())
+        return ApiResponse(success=True, data={"data": rows})
     connection = context.source_for(definition.provider)
     if isinstance(connection, ViewProblem):
         return connection

@@ -18,6 +18,7 @@ from lib.webhooks.events_store.feed import (
     latest_server_event_id,
     list_server_events,
     publish_server_event,
+    server_events_matching,
 )
 from lib.webhooks.events_store.inserting import (
     EventSource,
@@ -58,6 +59,7 @@ __all__ = [
     "record_rejection",
     "record_rejections",
     "rejection_counts",
+    "server_events_matching",
     "store_event",
     "store_events",
     "store_polled_events",

@@ -7,6 +7,7 @@ publish them into their own EventBus.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -51,6 +52,39 @@ def list_server_events(
         query = query.where(webhook_events.c.id > after_id)
     with engine.connect() as connection:
         rows = connection.execute(query).all()
+    return [server_event(row) for row in rows]
+
+
+def server_events_matching(
+    engine: Engine, patterns: Sequence[str], *, limit: int = 50
+) -> list[ServerEvent]:
+    """At most `limit` stored events whose mesh name matches one of `patterns`, newest first.
+
+    Raises InvalidPatternError for a malformed pattern.
+    """
+    for pattern in patterns:
+        validate_pattern(pattern)
+    columns = webhook_events.c
+    with engine.connect() as connection:
+        kinds = connection.execute(
+            sa.select(columns.mesh_name, columns.event_type)
+            .where(columns.provider == PROVIDER)
+            .distinct()
+        ).all()
+        wanted = [
+            sa.and_(columns.mesh_name.is_(kind.mesh_name), columns.event_type == kind.event_type)
+            if kind.mesh_name is None
+            else columns.mesh_name == kind.mesh_name
+            for kind in kinds
+            if any(
+                pattern_matches(pattern, kind.mesh_name or mesh_name_for(kind.event_type))
+                for pattern in patterns
+            )
+        ]
+        if not wanted:
+            return []
+        query = server_event_query().where(sa.or_(*wanted)).order_by(columns.id.desc())
+        rows = connection.execute(query.limit(limit)).all()
     return [server_event(row) for row in rows]
 
 
