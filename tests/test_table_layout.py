@@ -91,6 +91,7 @@ def test_the_dashboard_gives_each_table_a_row_of_its_own() -> None:
         ["revenue-today"],
         ["failed-payments"],
         ["subscriptions"],
+        ["recent-automations"],
     ]
 
 
