@@ -59,9 +59,16 @@ def _read_secrets_files() -> dict[str, Any]:
     values: dict[str, Any] = {}
     for path in secrets_files():
         if path.is_file():
-            with path.open("rb") as handle:
-                values.update(tomllib.load(handle))
+            stat = path.stat()
+            values.update(_parsed_toml(path, stat.st_mtime_ns, stat.st_size))
     return values
+
+
+@lru_cache(maxsize=16)
+def _parsed_toml(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    # Pages ask for the [auth] table several times a run: parse a file again only when it changed.
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
 
 
 def read_auth_section() -> dict[str, Any] | None:
