@@ -7,18 +7,16 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
 from lib.config import PROJECT_ROOT
-from lib.providers.types import ProviderCredentials
-from lib.store import ConnectionInfo, CredentialsStore, SecretBox, create_db_engine, migrate
+from lib.store import create_db_engine, migrate
 from lib.workflows import store
 from tests.test_workflow_runs import deliver, paid
-from tests.workflow_providers import TWILIO_SID, FakeProviders
+from tests.workflow_providers import FakeProviders, connect_providers, provider_settings
 
 PAYMENTS = 300
 FAILURES = 200
@@ -50,12 +48,7 @@ def runner_env(
         "APP_DATA_DIR": str(data),
         "DATABASE_URL": postgres_url,
         "APP_ENCRYPTION_KEY": key.decode(),
-        "JIRA_BASE_URL": providers.url,
-        "JIRA_PROJECT_KEY": "ONB",
-        "SLACK_API_BASE": providers.url,
-        "TWILIO_API_BASE": providers.url,
-        "TWILIO_FROM": "+15550009999",
-        "WORKFLOW_PORTAL_RETURN_URL": "https://billing.example.test/update",
+        **provider_settings(providers.url),
         "PYTHONPATH": str(PROJECT_ROOT),
     }
 
@@ -67,15 +60,7 @@ def test_two_runner_processes_send_every_side_effect_exactly_once(
     key = Fernet.generate_key()
     engine = create_db_engine(postgres_url)
     migrate(engine)
-    credentials = CredentialsStore(engine, SecretBox([key]))
-    for provider, creds in {
-        "jira": ProviderCredentials(pat="jira-token-1234", email="ops@example.test", site="a.b"),
-        "slack": ProviderCredentials(pat="xoxb-1234-abcd"),
-        "twilio": ProviderCredentials(pat="twilio-token-1234", account_id=TWILIO_SID),
-    }.items():
-        credentials.save("local", provider, creds, ConnectionInfo())  # type: ignore[arg-type]
-    for workflow_id in LIVE:
-        store.set_live(engine, workflow_id, True, "admin@example.test", datetime.now(UTC))
+    connect_providers(engine, key, LIVE)
     for number in range(PAYMENTS):
         paid(engine, f"evt_pay_{number:03d}", email=f"c{number}@example.test")
     for number in range(FAILURES):

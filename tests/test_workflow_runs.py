@@ -24,7 +24,13 @@ from lib.workflows import store
 from lib.workflows.runtime import WorkflowRunner
 from tests.loopback_server import Reply
 from tests.test_webhook_receiver import stripe_event
-from tests.workflow_providers import MESSAGES_PATH, TWILIO_SID, FakeProviders, twilio_error
+from tests.workflow_providers import (
+    MESSAGES_PATH,
+    FakeProviders,
+    connect_providers,
+    provider_settings,
+    twilio_error,
+)
 
 PHONE = "+15550100123"
 
@@ -50,12 +56,7 @@ def settings_for(providers: FakeProviders, monkeypatch: pytest.MonkeyPatch) -> b
     key = Fernet.generate_key()
     for name, value in {
         "APP_ENCRYPTION_KEY": key.decode(),
-        "JIRA_BASE_URL": providers.url,
-        "JIRA_PROJECT_KEY": "ONB",
-        "SLACK_API_BASE": providers.url,
-        "TWILIO_API_BASE": providers.url,
-        "TWILIO_FROM": "+15550009999",
-        "WORKFLOW_PORTAL_RETURN_URL": "https://billing.example.test/update",
+        **provider_settings(providers.url),
     }.items():
         monkeypatch.setenv(name, value)
     lib.config.get_settings.cache_clear()
@@ -65,16 +66,7 @@ def settings_for(providers: FakeProviders, monkeypatch: pytest.MonkeyPatch) -> b
 @pytest.fixture
 def connected(engine: Engine, settings_for: bytes) -> CredentialsStore:
     """Jira, Slack and Twilio connected on the Credentials page."""
-    credentials = CredentialsStore(engine, SecretBox([settings_for]))
-    for provider, creds in {
-        "jira": ProviderCredentials(
-            pat="jira-token-1234", email="ops@example.test", site="acme.atlassian.net"
-        ),
-        "slack": ProviderCredentials(pat="xoxb-1234-abcd"),
-        "twilio": ProviderCredentials(pat="twilio-token-1234", account_id=TWILIO_SID),
-    }.items():
-        credentials.save("local", provider, creds, ConnectionInfo())  # type: ignore[arg-type]
-    return credentials
+    return connect_providers(engine, settings_for)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,16 @@ from cryptography.fernet import Fernet
 from sqlalchemy.engine import Engine
 
 from lib.config import PROJECT_ROOT
-from lib.providers.types import ProviderCredentials
-from lib.store import ConnectionInfo, CredentialsStore, SecretBox, create_db_engine, migrate
+from lib.store import create_db_engine, migrate
 from lib.workflows import store
 from tests.loopback_server import RecordedRequest, Reply
 from tests.test_workflow_processes import failed_payment, phone, runner_env
 from tests.test_workflow_runs import paid
-from tests.workflow_providers import MESSAGES_PATH, TWILIO_SID, FakeProviders
+from tests.workflow_providers import (
+    MESSAGES_PATH,
+    FakeProviders,
+    connect_providers,
+)
 
 LEASE_SECONDS = 2
 # The app's webhook worker and workflow runner (as tests/workflow_runner_process.py) with a
@@ -78,18 +80,6 @@ def engine(postgres_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def connect(engine: Engine, key: bytes, live: tuple[str, ...]) -> None:
-    credentials = CredentialsStore(engine, SecretBox([key]))
-    for provider, creds in {
-        "jira": ProviderCredentials(pat="jira-token-1234", email="ops@example.test", site="a.b"),
-        "slack": ProviderCredentials(pat="xoxb-1234-abcd"),
-        "twilio": ProviderCredentials(pat="twilio-token-1234", account_id=TWILIO_SID),
-    }.items():
-        credentials.save("local", provider, creds, ConnectionInfo())  # type: ignore[arg-type]
-    for workflow_id in live:
-        store.set_live(engine, workflow_id, True, "admin@example.test", datetime.now(UTC))
-
-
 def start_runner(env: dict[str, str], idle: float) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", RUNNER, str(idle)], cwd=PROJECT_ROOT, env=env)
 
@@ -113,7 +103,7 @@ def test_killed_during_jira_create_completes_with_one_issue_and_one_slack_post(
     engine: Engine, postgres_url: str, tmp_path: Path
 ) -> None:
     key = Fernet.generate_key()
-    connect(engine, key, ("payment-onboarding-jira", "onboarding-issue-slack"))
+    connect_providers(engine, key, ("payment-onboarding-jira", "onboarding-issue-slack"))
     with FakeProviders() as providers:
         held = HeldRequest(providers._create_issue)
         providers.on("/rest/api/3/issue", held, method="POST")
@@ -156,7 +146,7 @@ def test_killed_after_twilio_received_the_sms_ends_outcome_unknown_without_resen
     engine: Engine, postgres_url: str, tmp_path: Path
 ) -> None:
     key = Fernet.generate_key()
-    connect(engine, key, ("failed-payment-sms",))
+    connect_providers(engine, key, ("failed-payment-sms",))
     with FakeProviders() as providers:
         held = HeldRequest(providers._send_sms)
         providers.on(MESSAGES_PATH, held, method="POST")

@@ -6,12 +6,48 @@ from __future__ import annotations
 import itertools
 import re
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.engine import Engine
+
+from lib.providers.types import ProviderCredentials
+from lib.store import ConnectionInfo, CredentialsStore, SecretBox
+from lib.workflows import store
 from tests.loopback_server import LoopbackServer, RecordedRequest, Reply
 
 TWILIO_SID = "AC" + "0" * 32
 MESSAGES_PATH = f"/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
+
+
+def provider_settings(url: str) -> dict[str, str]:
+    """The settings that point workflow steps at the loopback server at `url`."""
+    return {
+        "JIRA_BASE_URL": url,
+        "JIRA_PROJECT_KEY": "ONB",
+        "SLACK_API_BASE": url,
+        "TWILIO_API_BASE": url,
+        "TWILIO_FROM": "+15550009999",
+        "WORKFLOW_PORTAL_RETURN_URL": "https://billing.example.test/update",
+    }
+
+
+def connect_providers(engine: Engine, key: bytes, live: tuple[str, ...] = ()) -> CredentialsStore:
+    """Jira, Slack and Twilio connected on the Credentials page; real sends on for `live`."""
+    credentials = CredentialsStore(engine, SecretBox([key]))
+    for provider, creds in {
+        "jira": ProviderCredentials(
+            pat="jira-token-1234", email="ops@example.test", site="acme.atlassian.net"
+        ),
+        "slack": ProviderCredentials(pat="xoxb-1234-abcd"),
+        "twilio": ProviderCredentials(pat="twilio-token-1234", account_id=TWILIO_SID),
+    }.items():
+        credentials.save("local", provider, creds, ConnectionInfo())  # type: ignore[arg-type]
+    for workflow_id in live:
+        store.set_live(engine, workflow_id, True, "admin@example.test", datetime.now(UTC))
+    return credentials
+
+
 _LABEL = re.compile(r'^labels = "([^"]+)"$')
 
 
