@@ -15,15 +15,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -34,11 +30,10 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_webhooks import _encoded_request, _read_response, percentile
-from lib.providers.types import ProviderCredentials
-from lib.store import ConnectionInfo, CredentialsStore, SecretBox, create_db_engine, migrate
-from lib.workflows import store
+from lib.store import create_db_engine, migrate
+from tests.app_process import AppProcess
 from tests.loopback_server import RecordedRequest, Reply
-from tests.workflow_providers import FakeProviders
+from tests.workflow_providers import FakeProviders, connect_providers, provider_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET = "whsec_bench_workflows_0123456789"
@@ -115,37 +110,11 @@ async def send_all(url: str, bodies: dict[str, str], concurrency: int) -> dict[s
 
 
 def prepare(database_url: str, key: bytes) -> None:
-    """Migrate, connect Jira and Slack, and turn real sends on for the two workflows."""
+    """Migrate, connect Jira, Slack and Twilio, and turn real sends on for the two workflows."""
     engine = create_db_engine(database_url)
     migrate(engine)
-    credentials = CredentialsStore(engine, SecretBox([key]))
-    jira = ProviderCredentials(pat="jira-token-1234", email="ops@example.test", site="a.b")
-    credentials.save("local", "jira", jira, ConnectionInfo())
-    credentials.save("local", "slack", ProviderCredentials(pat="xoxb-1234"), ConnectionInfo())
-    for workflow_id in LIVE:
-        store.set_live(engine, workflow_id, True, "bench@example.test", datetime.now(UTC))
+    connect_providers(engine, key, LIVE)
     engine.dispose()
-
-
-def start_app(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
-    command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
-    process = subprocess.Popen(
-        command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/_stcore/health", timeout=1).text == "ok":
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the app did not start within 60 s")
 
 
 def bench(label: str, database_url: str, count: int, concurrency: int, wait: float) -> None:
@@ -154,17 +123,15 @@ def bench(label: str, database_url: str, count: int, concurrency: int, wait: flo
     data_dir = Path(tempfile.mkdtemp(prefix="bench-workflows-"))
     with TimedProviders() as providers:
         env = {
-            **os.environ,
             "APP_DATA_DIR": str(data_dir),
             "DATABASE_URL": database_url,
             "APP_ENCRYPTION_KEY": key.decode(),
             "STRIPE_WEBHOOK_SECRET": SECRET,
-            "JIRA_BASE_URL": providers.url,
-            "JIRA_PROJECT_KEY": "ONB",
-            "SLACK_API_BASE": providers.url,
+            "STRIPE_SECRET_KEY": "",
+            **provider_settings(providers.url),
         }
-        env.pop("STRIPE_SECRET_KEY", None)
-        process, url = start_app(env)
+        app = AppProcess(env, data_dir)
+        url = app.url
         try:
             run = uuid.uuid4().hex[:6]
             bodies = {
@@ -178,8 +145,7 @@ def bench(label: str, database_url: str, count: int, concurrency: int, wait: flo
             ):
                 time.sleep(0.1)
         finally:
-            process.terminate()
-            process.wait(10)
+            app.stop()
             shutil.rmtree(data_dir, ignore_errors=True)
         delays = [providers.issue_at[e] - accepted[e] for e in accepted if e in providers.issue_at]
         side_effects = [*providers.issue_at.values(), *providers.post_times]
