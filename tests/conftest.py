@@ -6,18 +6,22 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
+import streamlit as st
 from hypothesis import settings as hypothesis_settings
 from playwright.sync_api import Page
 from sqlalchemy.engine import Engine, make_url
 from streamlit import config
 
+import lib.accounts
 import lib.config
 import lib.render.client
 from lib.config import PROJECT_ROOT
+from lib.demo.transport import DemoStripeTransport
 from lib.store import CredentialsStore, create_db_engine, dispose_engines, migrate
 from tests.app_process import free_port
 from tests.browser_support import chromium_page
@@ -57,6 +61,20 @@ def browser_on_this_computer(monkeypatch: pytest.MonkeyPatch) -> None:
     unless a test replaces these again."""
     monkeypatch.setattr(lib.render.client, "client_address", lambda: "127.0.0.1")
     monkeypatch.setattr(lib.render.client, "proxy_headers", lambda: [])
+
+
+@pytest.fixture
+def demo_at_noon(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The demo account as it is at 12:00 UTC today, so "today" holds payments whatever the hour
+    the suite runs (its data is built around its clock; just after midnight today is empty)."""
+    noon = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0).timestamp()
+    transport = DemoStripeTransport(clock=lambda: noon)
+    monkeypatch.setattr(lib.accounts, "_demo_transport", lambda: transport)
+    lib.accounts._adapter.cache_clear()
+    st.cache_data.clear()
+    yield
+    lib.accounts._adapter.cache_clear()
+    st.cache_data.clear()
 
 
 @pytest.fixture

@@ -52,6 +52,7 @@ def test_rows_whose_refund_cannot_be_read_are_left_out_and_counted() -> None:
     )
 
 
+@pytest.mark.usefixtures("demo_at_noon")
 def test_the_dashboard_labels_todays_revenue_as_net() -> None:
     dashboard = run_app()
 

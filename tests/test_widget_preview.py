@@ -62,6 +62,7 @@ def test_preview_of_a_rejected_key_says_so_and_exits_1(
     assert "sk_test_previewrejected" not in out
 
 
+@pytest.mark.usefixtures("demo_at_noon")
 def test_preview_of_a_stat_widget_prints_one_figure_per_currency() -> None:
     definition = load_widget_file(PROJECT_ROOT / "widgets" / "revenue-today.json")
     text = preview_text(definition, demo_account(), rows=5, now=datetime.now(UTC))
