@@ -28,6 +28,7 @@ from lib.store.tables import (
 )
 from lib.sync import apply_stored_events, read_states, sync_mirror
 from lib.sync.mirror import SyncProgress
+from lib.sync.state import read_windows
 from tests.loopback_server import LoopbackServer, RecordedRequest, Reply
 from tests.time_doubles import RecordingSleep
 
@@ -329,7 +330,8 @@ def test_a_sync_that_fails_part_way_keeps_whole_pages_and_resumes_after_the_last
     assert count(engine, mirror_charges) == 100  # page one only, whole
     with engine.connect() as connection:
         state = read_states(connection, ACCOUNT)["charges"]
-    assert state.run_open and state.run_cursor == "ch_000151"
+        [window] = read_windows(connection, ACCOUNT, "charges")
+    assert state.run_open and window.cursor == "ch_000151"
     assert state.last_error is not None and "Something went wrong" in state.last_error
     assert len(sleep.waits) == 2  # the adapter retried the 500 before giving up
 
@@ -405,7 +407,8 @@ def test_a_page_that_cannot_be_stored_is_not_half_written(
     assert count(engine, mirror_charges) == 100  # the page holding the broken charge: none
     assert stored_charge(engine, "ch_000101") is None
     with engine.connect() as connection:
-        assert read_states(connection, ACCOUNT)["charges"].run_cursor == "ch_000151"
+        [window] = read_windows(connection, ACCOUNT, "charges")
+    assert window.cursor == "ch_000151"
 
 
 def test_mirrors_of_different_accounts_never_mix(

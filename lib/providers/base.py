@@ -336,6 +336,7 @@ class ProviderAdapter(ABC):
                 success=False,
                 error=scrub_error(error, self.secrets_of(credentials)),
                 attempts=result.attempts,
+                rate_limited=result.rate_limited,
             )
         data: Any = None
         if not response.is_success:
@@ -351,6 +352,7 @@ class ProviderAdapter(ABC):
             rate_limit=self.parse_rate_limit(response.headers),
             status=response.status_code,
             attempts=result.attempts,
+            rate_limited=result.rate_limited,
         )
 
     def secrets_of(self, credentials: ProviderCredentials) -> tuple[str, ...]:

@@ -60,6 +60,8 @@ class SendResult:
     response: httpx.Response | None
     error: ApiError | None
     attempts: int
+    rate_limited: int = 0
+    """How many of the attempts were answered 429 (a caller sharing the limit slows down)."""
 
 
 def make_timeout(total: float = DEFAULT_TIMEOUT_SECONDS) -> httpx.Timeout:
@@ -117,7 +119,7 @@ def send(
     At most `policy.max_attempts` attempts are made.
     """
     safe = is_replay_safe(request) if replay_safe is None else replay_safe
-    attempts = 0
+    attempts = rate_limited = 0
     while True:
         attempts += 1
         try:
@@ -126,14 +128,16 @@ def send(
             transient = isinstance(exc, httpx.TransportError)
             may_retry = transient and (safe or isinstance(exc, _NOT_SENT_ERRORS))
             if not may_retry or attempts >= policy.max_attempts:
-                return SendResult(None, network_error(exc, provider, label), attempts)
+                error = network_error(exc, provider, label)
+                return SendResult(None, error, attempts, rate_limited)
             delay = policy.backoff(attempts)
             _log_retry(provider, request, type(exc).__name__, delay, attempts, policy)
             sleep(delay)
             continue
+        rate_limited += response.status_code == 429
         delay = retry_delay(response, attempts, policy, replay_safe=safe)
         if delay is None or attempts >= policy.max_attempts:
-            return SendResult(response, None, attempts)
+            return SendResult(response, None, attempts, rate_limited)
         response.close()
         _log_retry(provider, request, str(response.status_code), delay, attempts, policy)
         sleep(delay)

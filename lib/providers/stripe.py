@@ -184,16 +184,33 @@ class StripeAdapter(ProviderAdapter):
             raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
         cursor = starting_after
         while True:
-            query: dict[str, Any] = {**(params or {}), "limit": page_size}
-            if cursor:
-                query["starting_after"] = cursor
-            page = self._list_page(credentials, endpoint, query)
+            page = self.list_page(
+                credentials, endpoint, params, page_size=page_size, starting_after=cursor
+            )
             yield page
             if not page.success or page.data is None or not page.data.get("has_more"):
                 return
             cursor = page.data["data"][-1].get("id") if page.data["data"] else None
             if not cursor:
                 return
+
+    def list_page(
+        self,
+        credentials: ProviderCredentials,
+        endpoint: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        starting_after: str | None = None,
+    ) -> ApiResponse[dict[str, Any]]:
+        """One page of a Stripe list (the full list object): the `page_size` objects after
+        `starting_after`, or the first ones. A body that is not a list object is a failure."""
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
+        query: dict[str, Any] = {**(params or {}), "limit": page_size}
+        if starting_after:
+            query["starting_after"] = starting_after
+        return self._list_page(credentials, endpoint, query)
 
     def list_all(
         self,
@@ -264,4 +281,5 @@ class StripeAdapter(ProviderAdapter):
             ),
             status=page.status,
             attempts=page.attempts,
+            rate_limited=page.rate_limited,
         )

@@ -102,6 +102,8 @@ class ApiResponse(Generic[T]):
     rate_limit: RateLimitInfo | None = None
     status: int | None = None
     attempts: int = 1
+    rate_limited: int = 0
+    """How many attempts were answered 429 Too Many Requests (retried or not)."""
 
 
 @dataclass(frozen=True)

@@ -292,6 +292,25 @@ mirror_sync_state = sa.Table(
     ),
 )
 
+mirror_sync_windows = sa.Table(
+    # The `created` windows of a first sync fetched side by side (migration 9), by the exclusive
+    # upper bound that names each window for its life; deleted once the resource is complete.
+    "mirror_sync_windows",
+    metadata,
+    sa.Column("account_key", sa.String(255), primary_key=True),
+    sa.Column("resource", sa.String(32), primary_key=True),
+    sa.Column("created_before", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("created_from", sa.BigInteger(), nullable=False),
+    sa.Column("cursor", sa.String(255), nullable=True),
+    sa.Column("cursor_created", sa.BigInteger(), nullable=True),
+    sa.Column("objects", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("finished", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint(
+        sql_in_list("resource", MIRROR_RESOURCES), name="mirror_sync_windows_resource_check"
+    ),
+)
+
 mirror_event_cursors = sa.Table(
     "mirror_event_cursors",
     metadata,

@@ -22,6 +22,7 @@ from lib.store.tables import (
     mirror_refunds,
     mirror_subscriptions,
     mirror_sync_state,
+    mirror_sync_windows,
     webhook_events,
     webhook_poll_cursors,
 )
@@ -30,7 +31,12 @@ from lib.sync.records import object_id
 SCAN_BATCH = 500
 _PROVIDER = "stripe"
 # Tables without personal data that are keyed by account too: cursors and sync progress.
-_BOOKKEEPING_TABLES = (mirror_sync_state, mirror_event_cursors, webhook_poll_cursors)
+_BOOKKEEPING_TABLES = (
+    mirror_sync_state,
+    mirror_sync_windows,
+    mirror_event_cursors,
+    webhook_poll_cursors,
+)
 _COUNTED_TABLES = {
     "customers": mirror_customers,
     "charges": mirror_charges,

@@ -1,9 +1,10 @@
 """The sync engine: copy an account's customers, charges, refunds and subscriptions locally.
 
-The first sync pages through the whole history newest first; every page is written together
-with the cursor after it, so a cancelled or failed sync resumes at the next page. Later syncs
-ask only for objects at least as new as the newest stored (one request per resource when
-nothing changed), then apply stored events to the objects already mirrored.
+The first sync reads the whole history newest first, in `created` windows fetched side by side
+(`concurrency` requests at once, lib.sync.backfill); every page is written together with its
+window's cursor, so a cancelled or failed sync resumes each window at its next page. Later
+syncs ask only for objects at least as new as the newest stored (one request per resource when
+nothing changed), page by page, then apply stored events to the objects already mirrored.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any, Literal
 from sqlalchemy.engine import Engine
 
 from lib.providers.stripe import MAX_PAGE_SIZE, StripeAdapter
-from lib.providers.types import ApiError, ErrorCode, ProviderCredentials
+from lib.providers.types import ApiError, ProviderCredentials
+from lib.sync.backfill import Backfill, BackfillRequest, SyncCounters, vanished_cursor
 from lib.sync.events import EventsApplied, apply_stored_events
 from lib.sync.price_tiers import fill_price_tiers
 from lib.sync.state import open_run, read_states, record_error, record_page, restart_run
@@ -48,6 +50,10 @@ class SyncProgress:
     pages: int
     requests: int
     elapsed: float
+    share: float | None = None
+    """Share of the resource's history (its time range) read, during a first sync."""
+    concurrency: int = 1
+    """Requests in flight at most right now (lowered after Stripe answered 429)."""
 
 
 @dataclass(frozen=True)
@@ -64,13 +70,6 @@ class SyncReport:
     events: EventsApplied | None = None
 
 
-@dataclass
-class _Counters:
-    objects: int = 0
-    pages: int = 0
-    requests: int = 0
-
-
 def sync_mirror(
     engine: Engine,
     account_key: str,
@@ -82,15 +81,20 @@ def sync_mirror(
     on_progress: Callable[[SyncProgress], None] | None = None,
     clock: Callable[[], float] = time.time,
     page_size: int = MAX_PAGE_SIZE,
+    concurrency: int = 1,
 ) -> SyncReport:
     """Bring the mirror of `account_key` up to date from Stripe, resource by resource.
 
     `should_cancel` is asked before every request; `on_progress` runs after every stored page.
-    Rate limits and transient failures are retried by the adapter; a failure it gives up on
-    ends the sync as "failed" with the error, and is remembered in the sync state.
+    A first sync has up to `concurrency` requests in flight (1: page after page). Rate limits
+    and transient failures are retried by the adapter (a 429 also lowers the concurrency); a
+    failure it gives up on ends the sync as "failed" with the error, and is remembered in the
+    sync state.
     """
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
     started = time.monotonic()
-    counters = _Counters()
+    counters = SyncCounters()
     cancelled = should_cancel or (lambda: False)
 
     def report(outcome: SyncOutcome, **extra: Any) -> SyncReport:
@@ -112,11 +116,24 @@ def sync_mirror(
                     counters.pages,
                     counters.requests,
                     time.monotonic() - started,
+                    counters.share,
+                    counters.concurrency,
                 )
             )
 
     for resource in resources:
-        run = _ResourceRun(engine, account_key, adapter, credentials, resource, page_size, clock)
+        request = BackfillRequest(
+            engine,
+            account_key,
+            adapter,
+            credentials,
+            resource,
+            ENDPOINTS[resource],
+            dict(_LIST_PARAMS.get(resource, {})),
+            page_size,
+            clock,
+        )
+        run = _ResourceRun(request, concurrency)
         outcome, error = run.execute(counters, cancelled, lambda r=resource: progress(r))
         if outcome != "complete":
             if counters.objects >= STATISTICS_AFTER_OBJECTS:
@@ -140,85 +157,76 @@ def sync_mirror(
 class _ResourceRun:
     """One resource's pages, from where its state says to start until the list ends."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        account_key: str,
-        adapter: StripeAdapter,
-        credentials: ProviderCredentials,
-        resource: Resource,
-        page_size: int,
-        clock: Callable[[], float],
-    ) -> None:
-        self.engine = engine
-        self.account_key = account_key
-        self.adapter = adapter
-        self.credentials = credentials
-        self.resource = resource
-        self.page_size = page_size
-        self.clock = clock
+    def __init__(self, request: BackfillRequest, concurrency: int) -> None:
+        self.request = request
+        self.concurrency = concurrency
 
     def execute(
         self,
-        counters: _Counters,
+        counters: SyncCounters,
         cancelled: Callable[[], bool],
         progress: Callable[[], None],
     ) -> tuple[SyncOutcome, ApiError | None]:
-        with self.engine.begin() as connection:
-            floor, cursor = read_states(connection, self.account_key)[self.resource].next_run()
-            open_run(connection, self.account_key, self.resource, floor)
-        params = dict(_LIST_PARAMS.get(self.resource, {}))
-        if floor is not None:
-            # gte, not gt: objects created later in the same second as the newest stored.
-            params["created"] = {"gte": floor}
+        request = self.request
+        engine, account_key, resource = request.engine, request.account_key, request.resource
+        with engine.begin() as connection:
+            floor, cursor = read_states(connection, account_key)[resource].next_run()
+            open_run(connection, account_key, resource, floor)
+        if floor is None:
+            counters.share = 0.0
+            return Backfill(request, self.concurrency).run(counters, cancelled, progress)
+        counters.share, counters.concurrency = None, 1
+        # gte, not gt: objects created later in the same second as the newest stored.
+        params = {**request.params, "created": {"gte": floor}}
         restarted = False
         while True:
             outcome, error = self._pages(params, cursor, counters, cancelled, progress)
-            if outcome == "failed" and not restarted and cursor and _vanished_cursor(error):
+            if outcome == "failed" and not restarted and cursor and vanished_cursor(error):
                 # The object the run stopped at was deleted: redo the run from its floor.
-                with self.engine.begin() as connection:
-                    restart_run(connection, self.account_key, self.resource)
+                with engine.begin() as connection:
+                    restart_run(connection, account_key, resource)
                 cursor, restarted = None, True
                 continue
             if outcome == "failed" and error is not None:
-                with self.engine.begin() as connection:
-                    record_error(connection, self.account_key, self.resource, error.message)
+                with engine.begin() as connection:
+                    record_error(connection, account_key, resource, error.message)
             return outcome, error
 
     def _pages(
         self,
         params: dict[str, Any],
         cursor: str | None,
-        counters: _Counters,
+        counters: SyncCounters,
         cancelled: Callable[[], bool],
         progress: Callable[[], None],
     ) -> tuple[SyncOutcome, ApiError | None]:
-        pages = self.adapter.iter_pages(
-            self.credentials,
-            ENDPOINTS[self.resource],
+        request = self.request
+        pages = request.adapter.iter_pages(
+            request.credentials,
+            request.endpoint,
             params,
-            page_size=self.page_size,
+            page_size=request.page_size,
             starting_after=cursor,
         )
         try:
             while True:
                 if cancelled():
                     return "cancelled", None
-                requested_at = int(self.clock())
+                requested_at = int(request.clock())
                 page = next(pages)
                 counters.requests += page.attempts
                 if not page.success or page.data is None:
                     return "failed", page.error
                 objects = sorted(page.data["data"], key=lambda obj: obj["created"])
                 finished = not (page.data.get("has_more") and objects)
-                with self.engine.begin() as connection:
+                with request.engine.begin() as connection:
                     write_objects(
-                        connection, self.account_key, self.resource, objects, requested_at
+                        connection, request.account_key, request.resource, objects, requested_at
                     )
                     record_page(
                         connection,
-                        self.account_key,
-                        self.resource,
+                        request.account_key,
+                        request.resource,
                         cursor=page.data["data"][-1]["id"] if objects else cursor,
                         newest_created=objects[-1]["created"] if objects else None,
                         finished=finished,
@@ -230,11 +238,3 @@ class _ResourceRun:
                     return "complete", None
         finally:
             pages.close()
-
-
-def _vanished_cursor(error: ApiError | None) -> bool:
-    return (
-        error is not None
-        and error.code == ErrorCode.INVALID_REQUEST
-        and error.details.get("param") == "starting_after"
-    )

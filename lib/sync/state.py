@@ -1,7 +1,9 @@
-"""Per account and resource: how far the mirror has synced, and where an unfinished run resumes."""
+"""Per account and resource: how far the mirror has synced, and where an unfinished run resumes
+(for a first sync read in `created` windows, where each window resumes)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -9,9 +11,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from lib.store.tables import MAX_ERROR_TEXT_LENGTH, MIRROR_RESOURCES, mirror_sync_state
+from lib.store.tables import (
+    MAX_ERROR_TEXT_LENGTH,
+    MIRROR_RESOURCES,
+    mirror_sync_state,
+    mirror_sync_windows,
+)
 from lib.store.upsert import upsert_row
 from lib.sync.store import Resource
+from lib.sync.windows import Window
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,66 @@ def record_error(
 ) -> None:
     """Remember why the last attempt stopped; the run stays open to be resumed."""
     _save(connection, account_key, resource, {"last_error": message[:MAX_ERROR_TEXT_LENGTH]})
+
+
+def read_windows(connection: Connection, account_key: str, resource: Resource) -> list[Window]:
+    """The windows of the resource's unfinished first sync, finished ones included (none
+    before its first page is stored, and none once it is complete)."""
+    rows = connection.execute(
+        sa.select(mirror_sync_windows)
+        .where(
+            mirror_sync_windows.c.account_key == account_key,
+            mirror_sync_windows.c.resource == resource,
+        )
+        .order_by(mirror_sync_windows.c.created_before)
+    ).all()
+    return [
+        Window(
+            created_from=row.created_from,
+            created_before=row.created_before,
+            cursor=row.cursor,
+            cursor_created=row.cursor_created,
+            objects=row.objects,
+            finished=row.finished,
+        )
+        for row in rows
+    ]
+
+
+def save_windows(
+    connection: Connection, account_key: str, resource: Resource, windows: Iterable[Window]
+) -> None:
+    """Store `windows` (each replaces the stored one with its upper bound), in the caller's
+    transaction: the page that moved a window's cursor or split it is stored in the same."""
+    now = datetime.now(UTC)
+    for window in windows:
+        upsert_row(
+            connection,
+            mirror_sync_windows,
+            {
+                "account_key": account_key,
+                "resource": resource,
+                "created_before": window.created_before,
+            },
+            {
+                "created_from": window.created_from,
+                "cursor": window.cursor,
+                "cursor_created": window.cursor_created,
+                "objects": window.objects,
+                "finished": window.finished,
+                "updated_at": now,
+            },
+        )
+
+
+def drop_windows(connection: Connection, account_key: str, resource: Resource) -> None:
+    """Forget the windows of a first sync that has read them all."""
+    connection.execute(
+        mirror_sync_windows.delete().where(
+            mirror_sync_windows.c.account_key == account_key,
+            mirror_sync_windows.c.resource == resource,
+        )
+    )
 
 
 def _save(
