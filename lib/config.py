@@ -149,6 +149,8 @@ class Settings(BaseSettings):
     webhook_body_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     webhook_bodies_in_flight_mb: int = Field(default=16, ge=2, le=4096)
     webhook_events_retention_days: int = Field(default=90, ge=1, le=36500)
+    sync_concurrency: int = Field(default=8, ge=1, le=32)
+    """List requests a first sync has in flight at once (fewer after Stripe answers 429)."""
     allowed_email_domains: AddressList = ()
     allowed_emails: AddressList = ()
     admin_emails: AddressList = ()

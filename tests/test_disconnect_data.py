@@ -29,7 +29,8 @@ from lib.store.tables import (
 from lib.store.upsert import upsert_row
 from lib.sync import sync_jobs, write_objects
 from lib.sync.forget import ACCOUNT_KEYED_TABLES
-from lib.sync.state import record_page
+from lib.sync.state import record_page, save_windows
+from lib.sync.windows import Window
 from lib.webhooks.events_store import new_event, record_poll_success, store_event
 
 T0 = 1_790_000_000
@@ -94,7 +95,7 @@ def subscription(subscription_id: str, customer_id: str) -> dict[str, Any]:
 
 def mirror(engine: Engine, account_key: str, tag: str) -> None:
     """A synced copy under `account_key`: one customer, charge, refund and subscription, with
-    sync state, an events cursor and a poll cursor."""
+    sync state, a window of an unfinished first sync, an events cursor and a poll cursor."""
     with engine.begin() as connection:
         write_objects(connection, account_key, "customers", [customer(f"cus_{tag}", tag)], T0)
         write_objects(
@@ -110,6 +111,7 @@ def mirror(engine: Engine, account_key: str, tag: str) -> None:
         record_page(
             connection, account_key, "charges", cursor=None, newest_created=T0, finished=True
         )
+        save_windows(connection, account_key, "refunds", [Window(0, cursor=f"re_{tag}")])
         upsert_row(
             connection,
             mirror_event_cursors,

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from lib.accounts import StripeAccount, stripe_adapter_for
 from lib.auth import AdminAction
+from lib.config import get_settings
 from lib.render.access import current_actor, permit, record
 from lib.render.safe_markdown import escape_markdown
 from lib.render.session import current_account
@@ -96,12 +97,19 @@ def _cancel_sync(job: SyncJob, account: StripeAccount) -> None:
 def _start_sync(engine: Engine, account: StripeAccount) -> SyncJob:
     adapter = stripe_adapter_for(account)
     key, credentials = account.key, account.credentials
+    concurrency = get_settings().sync_concurrency
 
     def run(
         should_cancel: Callable[[], bool], on_progress: Callable[[SyncProgress], None]
     ) -> SyncReport:
         return sync_mirror(
-            engine, key, adapter, credentials, should_cancel=should_cancel, on_progress=on_progress
+            engine,
+            key,
+            adapter,
+            credentials,
+            should_cancel=should_cancel,
+            on_progress=on_progress,
+            concurrency=concurrency,
         )
 
     return sync_jobs.start(key, run)
@@ -116,17 +124,24 @@ def _sync_progress(account: StripeAccount) -> None:
     progress = job.progress
     step = 0 if progress is None else SYNC_ORDER.index(progress.resource)
     resource = SYNC_ORDER[step]
+    share = 0.0 if progress is None or progress.share is None else progress.share
     with st.status(f"Syncing {resource} from Stripe…", expanded=True):
         if progress is None:
             st.write("Starting…")
         else:
             st.write(
-                f"{format_number(progress.objects)} objects · "
+                f"{format_number(progress.objects)} objects stored · "
                 f"{format_number(progress.pages)} pages · "
                 f"{format_number(progress.requests)} requests · "
                 f"{format_number(round(progress.elapsed))} s"
             )
-        st.progress(step / len(SYNC_ORDER), text=f"Step {step + 1} of {len(SYNC_ORDER)}")
+        text = f"Step {step + 1} of {len(SYNC_ORDER)}"
+        if progress is not None and progress.share is not None:
+            text += (
+                f" · {format_number(int(share * 100))}% of the {resource} history's time range "
+                f"· {format_number(progress.concurrency)} requests at a time"
+            )
+        st.progress(min(1.0, (step + share) / len(SYNC_ORDER)), text=text)
     if job.cancel_requested:
         st.caption("Cancelling after the current page…")
     elif current_actor().is_admin:
