@@ -180,8 +180,6 @@ class StripeAdapter(ProviderAdapter):
 
         Stops after a page whose `has_more` is false, or after a failed page (yielded too).
         """
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
         cursor = starting_after
         while True:
             page = self.list_page(
