@@ -60,7 +60,7 @@ class _Answer:
 
 
 @dataclass(frozen=True)
-class BackfillRequest:
+class ResourceListing:
     """What to read: one resource of one account, with the list's own parameters."""
 
     engine: Engine
@@ -77,7 +77,7 @@ class BackfillRequest:
 class Backfill:
     """One first sync of one resource, from its stored windows (or the opening one)."""
 
-    def __init__(self, request: BackfillRequest, concurrency: int) -> None:
+    def __init__(self, request: ResourceListing, concurrency: int) -> None:
         self.request = request
         self.limit = ConcurrencyLimit(concurrency)
         self.concurrency = concurrency

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from lib.providers.stripe import MAX_PAGE_SIZE, StripeAdapter
 from lib.providers.types import ApiError, ProviderCredentials
-from lib.sync.backfill import Backfill, BackfillRequest, SyncCounters, vanished_cursor
+from lib.sync.backfill import Backfill, ResourceListing, SyncCounters, vanished_cursor
 from lib.sync.events import EventsApplied, apply_stored_events
 from lib.sync.price_tiers import fill_price_tiers
 from lib.sync.state import open_run, read_states, record_error, record_page, restart_run
@@ -122,7 +122,7 @@ def sync_mirror(
             )
 
     for resource in resources:
-        request = BackfillRequest(
+        request = ResourceListing(
             engine,
             account_key,
             adapter,
@@ -157,7 +157,7 @@ def sync_mirror(
 class _ResourceRun:
     """One resource's pages, from where its state says to start until the list ends."""
 
-    def __init__(self, request: BackfillRequest, concurrency: int) -> None:
+    def __init__(self, request: ResourceListing, concurrency: int) -> None:
         self.request = request
         self.concurrency = concurrency
 
