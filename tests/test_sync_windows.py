@@ -1,6 +1,7 @@
 """A first sync read in `created` windows side by side, against a loopback server speaking
 Stripe's list semantics, on SQLite and PostgreSQL: exactly the account's objects, each read
-once; cancel and resume; 429 lowers the requests in flight; the share of the history read."""
+once; cancel and resume; 429 lowers the requests in flight; the share of the history read, and
+the sync panel showing it."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
+from streamlit.testing.v1 import AppTest
 
+import lib.render.finance.sync_panel as sync_panel
+from lib.config import PROJECT_ROOT
 from lib.providers.http import RetryPolicy
 from lib.providers.stripe import StripeAdapter
 from lib.store.tables import mirror_charges, mirror_sync_windows
-from lib.sync import read_states, sync_mirror
+from lib.sync import SyncJob, SyncJobs, read_states, sync_mirror
 from lib.sync.mirror import SyncProgress
 from lib.sync.state import open_run, read_windows, record_page
 from lib.sync.windows import (
@@ -29,6 +33,7 @@ from lib.sync.windows import (
     history_share,
     split_rest,
 )
+from tests.apptest_support import shown_text
 from tests.loopback_server import LoopbackServer, RecordedRequest, Reply
 from tests.test_sync_mirror import ACCOUNT, CREDENTIALS, T0, FakeStripe, charge, customer
 from tests.time_doubles import RecordingSleep
@@ -323,3 +328,27 @@ def test_the_limit_halves_once_per_round_of_429s_and_grows_back_by_one_per_round
     for _ in range(200):
         limit.succeeded()
     assert limit.allowed == 8
+
+
+# --- the sync panel -------------------------------------------------------------------------
+
+
+def test_the_sync_panel_shows_objects_stored_and_the_share_of_the_history_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    jobs = SyncJobs()
+    job = SyncJob("demo")  # running: its thread never started, so it never ends
+    job.progress = SyncProgress("charges", 12_345, 130, 140, 12.0, share=0.42, concurrency=6)
+    jobs._jobs["demo"] = job
+    monkeypatch.setattr(sync_panel, "sync_jobs", jobs)
+
+    at = AppTest.from_file(str(PROJECT_ROOT / "app_pages" / "charges.py"), default_timeout=60)
+    at.run()
+
+    assert not at.exception
+    assert any("12,345 objects stored" in text for text in shown_text(at))
+    [bar] = at.get("progress")
+    assert bar.proto.text == (
+        "Step 2 of 4 · 42% of the charges history's time range · 6 requests at a time"
+    )
+    assert bar.proto.value == 35  # percent of the whole sync: (1 + 0.42) of 4 steps
