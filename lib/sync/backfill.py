@@ -1,8 +1,9 @@
 """A resource's first sync: its `created` windows (lib.sync.windows) read side by side.
 
-Worker threads only send requests; this thread stores every page, one transaction each with
-its window's new cursor, any windows cut from it, and on the last page the end of the run, so
-a cancelled, failed or crashed sync resumes every window where its last stored page left it.
+Worker threads only send requests; this thread stores every page in a transaction with its
+window's new cursor, any windows cut from it, and on the last page the end of the run, so a
+cancelled, failed or crashed sync resumes every window where its last stored page left it.
+Pages answered while others were being stored are stored together, in one transaction.
 At most `concurrency` requests are in flight, fewer after Stripe answers 429 (the adapter
 retries those first). `should_cancel` is asked before each request; pages already asked for
 are still stored.
@@ -60,6 +61,14 @@ class _Answer:
 
 
 @dataclass(frozen=True)
+class _Page:
+    requested_at: int
+    objects: list[Any]
+    windows: list[Window]
+    """The page's window as it is after the page, and the windows cut from it."""
+
+
+@dataclass(frozen=True)
 class ResourceListing:
     """What to read: one resource of one account, with the list's own parameters."""
 
@@ -111,17 +120,24 @@ class Backfill:
                 if not in_flight:
                     break
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                pages: list[_Page] = []
                 for future in done:
                     key = in_flight.pop(future)
                     answer = future.result()
                     counters.requests += answer.page.attempts
-                    failure = self._take(key, answer, counters, waiting, splitting=stop is None)
-                    if failure is not None and stop is None:
-                        stop, error = "failed", failure
+                    taken = self._take(key, answer, waiting, splitting=stop is None)
+                    if isinstance(taken, _Page):
+                        pages.append(taken)
+                    elif taken is not None and stop is None:
+                        stop, error = "failed", taken
+                if pages:
+                    self._store(pages)
+                counters.concurrency = self.limit.allowed
+                for page in pages:
+                    counters.objects += len(page.objects)
+                    counters.pages += 1
                     counters.share = self.share
-                    counters.concurrency = self.limit.allowed
-                    if failure is None and answer.page.success:
-                        progress()
+                    progress()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         if stop == "failed" and error is not None:
@@ -160,16 +176,10 @@ class Backfill:
         return _Answer(page, requested_at, ticket)
 
     def _take(
-        self,
-        key: int,
-        answer: _Answer,
-        counters: SyncCounters,
-        waiting: deque[int],
-        *,
-        splitting: bool,
-    ) -> ApiError | None:
-        """Store an answered page, or decide what its failure means; the error that ends the
-        sync, else None."""
+        self, key: int, answer: _Answer, waiting: deque[int], *, splitting: bool
+    ) -> _Page | ApiError | None:
+        """Move an answered page's window on (cutting it when requests are free) and return
+        the page to store; for a failure, the error that ends the sync, else None."""
         page = answer.page
         if page.rate_limited:
             self.limit.throttled(answer.ticket)
@@ -186,28 +196,30 @@ class Backfill:
         self.windows[key] = window
         for new in added:
             self.windows[new.created_before] = new
-        self._store(answer, objects, [window, *added])
         if not window.finished:
             waiting.append(key)
         waiting.extend(new.created_before for new in added)
-        counters.objects += len(objects)
-        counters.pages += 1
-        return None
+        return _Page(answer.requested_at, objects, [window, *added])
 
-    def _store(self, answer: _Answer, objects: list[Any], changed: list[Window]) -> None:
+    def _store(self, pages: list[_Page]) -> None:
+        """Store the pages answered meanwhile in one transaction, each with its window's new
+        cursor (several at once when storing is slower than the answers arrive)."""
         request = self.request
-        ordered = sorted(objects, key=lambda obj: obj["created"])
+        ordered = sorted(
+            (obj for page in pages for obj in page.objects), key=lambda obj: obj["created"]
+        )
         if ordered:
             newest = ordered[-1]["created"]
             self.newest_created = max(newest, self.newest_created or newest)
         complete = all(window.finished for window in self.windows.values())
+        # The earliest moment asked: an event newer than any of these pages still wins.
+        state_at = min(page.requested_at for page in pages)
         with request.engine.begin() as connection:
-            write_objects(
-                connection, request.account_key, request.resource, ordered, answer.requested_at
-            )
+            write_objects(connection, request.account_key, request.resource, ordered, state_at)
             if complete:
                 drop_windows(connection, request.account_key, request.resource)
             else:
+                changed = [window for page in pages for window in page.windows]
                 save_windows(connection, request.account_key, request.resource, changed)
             record_page(
                 connection,
