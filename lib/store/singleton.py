@@ -33,7 +33,9 @@ LIVENESS_CHECK_SECONDS = 2.0
 
 # The advisory lock key: 64 bits of md5(schema/name), computed by the server so that it uses
 # the schema the connection actually works in (its search_path).
-_KEY = "('x' || substr(md5(current_schema() || '/' || :name), 1, 16))::bit(64)::bigint"
+_KEY = (
+    "('x' || substr(md5(coalesce(current_schema(), '') || '/' || :name), 1, 16))::bit(64)::bigint"
+)
 _TRY_LOCK = sa.text(f"SELECT pg_try_advisory_lock({_KEY})")
 _UNLOCK = sa.text(f"SELECT pg_advisory_unlock({_KEY})")
 # pg_locks shows a bigint advisory key as classid (high 32 bits) and objid (low), objsubid 1.
@@ -113,7 +115,7 @@ class JobLock:
                 return True
             try:
                 connection.execute(sa.text("SELECT 1"))
-            except sa.exc.DBAPIError:
+            except sa.exc.SQLAlchemyError:
                 return False
             self._checked_at = time.monotonic()
             return True
@@ -159,7 +161,7 @@ class JobLock:
     def _unlock_and_close(self, connection: Connection) -> None:
         try:
             connection.execute(_UNLOCK, {"name": self.name})
-        except sa.exc.DBAPIError:
+        except sa.exc.SQLAlchemyError:
             # The connection is gone, and the lock with it; never pool a connection in doubt.
             connection.invalidate()
         finally:
