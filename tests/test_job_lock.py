@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -34,6 +35,20 @@ lock = JobLock(create_db_engine(sys.argv[1]), "nightly-job")
 print("held" if lock.acquire() else "refused", flush=True)
 time.sleep(120)
 """
+
+
+@pytest.fixture
+def postgres_engine(postgres_url: str) -> Iterator[Engine]:
+    """An engine on this test's PostgreSQL schema."""
+    engine = create_db_engine(postgres_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def liveness_asked_every_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`JobLock.still_held` asks the database on every call."""
+    monkeypatch.setattr(lib.store.singleton, "LIVENESS_CHECK_SECONDS", 0.0)
 
 
 def test_a_second_holder_is_refused_until_the_first_releases(engine: Engine) -> None:
@@ -64,8 +79,10 @@ def test_a_waiting_acquirer_gets_the_lock_when_it_is_released(engine: Engine) ->
 
 
 @pytest.mark.postgres
-def test_a_lock_held_by_a_killed_process_is_free_again(postgres_url: str, tmp_path: Path) -> None:
-    engine = create_db_engine(postgres_url)
+def test_a_lock_held_by_a_killed_process_is_free_again(
+    postgres_url: str, postgres_engine: Engine, tmp_path: Path
+) -> None:
+    engine = postgres_engine
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, postgres_url],
         cwd=PROJECT_ROOT,
@@ -85,15 +102,14 @@ def test_a_lock_held_by_a_killed_process_is_free_again(postgres_url: str, tmp_pa
     after_crash = JobLock(engine, "nightly-job")
     assert after_crash.acquire(timeout=10)
     after_crash.release()
-    engine.dispose()
 
 
 @pytest.mark.postgres
+@pytest.mark.usefixtures("liveness_asked_every_time")
 def test_a_holder_whose_connection_was_cut_knows_it_lost_the_lock(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    postgres_url: str, postgres_engine: Engine
 ) -> None:
-    monkeypatch.setattr(lib.store.singleton, "LIVENESS_CHECK_SECONDS", 0.0)
-    engine = create_db_engine(postgres_url)
+    engine = postgres_engine
     lock = JobLock(engine, "nightly-job")
     assert lock.acquire()
     assert lock.still_held()
@@ -106,7 +122,6 @@ def test_a_holder_whose_connection_was_cut_knows_it_lost_the_lock(
     other = JobLock(engine, "nightly-job")
     assert other.acquire()
     other.release()
-    engine.dispose()
 
 
 @pytest.mark.postgres
@@ -154,11 +169,11 @@ def test_a_sync_holding_the_account_lock_is_not_started_again_by_another_process
 
 
 @pytest.mark.postgres
+@pytest.mark.usefixtures("liveness_asked_every_time")
 def test_a_sync_that_lost_its_lock_stops_before_its_next_request(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    postgres_url: str, postgres_engine: Engine
 ) -> None:
-    monkeypatch.setattr(lib.store.singleton, "LIVENESS_CHECK_SECONDS", 0.0)
-    engine = create_db_engine(postgres_url)
+    engine = postgres_engine
     requests = 0
 
     def run(should_cancel: object, on_progress: object) -> SyncReport:
@@ -180,7 +195,6 @@ def test_a_sync_that_lost_its_lock_stops_before_its_next_request(
 
     assert job.wait(10)
     assert job.report is not None and job.report.outcome == "cancelled"
-    engine.dispose()
 
 
 def test_the_periodic_poll_skips_while_another_process_polled_within_the_interval(
