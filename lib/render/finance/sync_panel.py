@@ -90,8 +90,9 @@ def _sync_now(engine: Engine, account: StripeAccount) -> None:
     actor = permit(AdminAction.SYNC_START, account.label)
     if actor is None:
         return
-    _start_sync(engine, account)
-    record(actor, AdminAction.SYNC_START, ok=True, account=account.label, detail="Sync started.")
+    started = _start_sync(engine, account) is not None
+    said = "Sync started." if started else "Not started: another app process is syncing."
+    record(actor, AdminAction.SYNC_START, ok=started, account=account.label, detail=said)
 
 
 def _cancel_sync(job: SyncJob, account: StripeAccount) -> None:
