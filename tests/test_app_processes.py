@@ -39,14 +39,16 @@ pytestmark = pytest.mark.postgres
 STRIPE_KEY = "sk_test_51TwoProcessesSharedKey000000001"
 ACCOUNT = {"id": "acct_1TwoProcesses", "object": "account", "business_profile": {"name": "Two"}}
 POLL_INTERVAL = 2.0
-WAIT = 30_000
+WAIT = 60_000
+HOLD_SECONDS = 15
 LIST_PATHS = ("/v1/customers", "/v1/charges", "/v1/refunds", "/v1/subscriptions")
 
 
 class HeldStripe(StripeStandIn):
-    """The stand-in, where each request for the charges list waits until `released` is set
-    (at most 20 s), so a sync that reached its charges stays running while the test looks; and
-    when each Events API poll began (its first page), in arrival order."""
+    """The stand-in, where each request for a page of charges waits until `released` is set
+    (at most HOLD_SECONDS, less than the app's 20 s read timeout, so nothing is retried): a
+    sync that reached its charges stays running while the test looks; and when each Events
+    API poll began (its first page), in arrival order."""
 
     def __init__(self) -> None:
         super().__init__({STRIPE_KEY}, ACCOUNT)
@@ -56,7 +58,7 @@ class HeldStripe(StripeStandIn):
         self.on("/v1/events", self._timed)
 
     def _held(self, request: RecordedRequest) -> Reply:
-        self.released.wait(20)
+        self.released.wait(HOLD_SECONDS)
         return self._answer_as_stripe(request)
 
     def _timed(self, request: RecordedRequest) -> Reply:
