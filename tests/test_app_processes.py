@@ -149,6 +149,7 @@ def test_an_event_delivered_to_both_processes_is_processed_once(two_apps: TwoApp
     assert Counter(row.attempts for row in both_rows()) == {1: len(bodies)}
 
 
+@pytest.mark.browser
 def test_a_sync_opened_in_both_processes_runs_once(two_apps: TwoApps) -> None:
     stripe = two_apps.stripe
     with chromium_page(1200, 900) as page, saved_on_failure(page, "two-processes-sync"):
