@@ -39,22 +39,23 @@ pytestmark = pytest.mark.postgres
 STRIPE_KEY = "sk_test_51TwoProcessesSharedKey000000001"
 ACCOUNT = {"id": "acct_1TwoProcesses", "object": "account", "business_profile": {"name": "Two"}}
 POLL_INTERVAL = 2.0
-WAIT = 60_000
+WAIT = 90_000
 HOLD_SECONDS = 15
 LIST_PATHS = ("/v1/customers", "/v1/charges", "/v1/refunds", "/v1/subscriptions")
 
 
 class HeldStripe(StripeStandIn):
-    """The stand-in, where each request for a page of charges waits until `released` is set
-    (at most HOLD_SECONDS, less than the app's 20 s read timeout, so nothing is retried): a
-    sync that reached its charges stays running while the test looks; and when each Events
-    API poll began (its first page), in arrival order."""
+    """The stand-in, where each request for a page of a mirrored list waits until `released` is
+    set (at most HOLD_SECONDS, less than the app's 20 s read timeout, so nothing is retried): a
+    sync stays running while the test looks, however slowly a busy machine shows the pages;
+    and when each Events API poll began (its first page), in arrival order."""
 
     def __init__(self) -> None:
         super().__init__({STRIPE_KEY}, ACCOUNT)
         self.released = threading.Event()
         self.poll_starts: list[float] = []
-        self.on("/v1/charges", self._held)
+        for path in LIST_PATHS:
+            self.on(path, self._held)
         self.on("/v1/events", self._timed)
 
     def _held(self, request: RecordedRequest) -> Reply:
