@@ -2,7 +2,8 @@
 
 Each pass deletes expired OAuth states, settled events received more than
 WEBHOOK_EVENTS_RETENTION_DAYS ago (pending ones stay until processed), and refusal counts of
-hours older than that.
+hours older than that. With several app processes on one PostgreSQL a pass holds the job lock
+HOUSEKEEPING_JOB, so one purge runs at a time (a process that finds it held skips its pass).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from sqlalchemy.engine import Engine
 
 from lib.config import Settings, get_settings
 from lib.store import OAuthStateStore, get_engine
+from lib.store.singleton import exclusive
 from lib.webhooks.background import PeriodicLoop
 from lib.webhooks.events_store import purge_rejection_counts, purge_settled_events
 
 DEFAULT_INTERVAL_SECONDS = 60.0
+HOUSEKEEPING_JOB = "housekeeping"
 _log = logging.getLogger(__name__)
 
 
@@ -63,6 +66,10 @@ class Housekeeping(PeriodicLoop):
         self._settings = settings
 
     def _pass(self) -> None:
-        purged = purge_once(self._engine(), self._settings().webhook_events_retention_days)
+        engine = self._engine()
+        with exclusive(engine, HOUSEKEEPING_JOB) as ours:
+            if not ours:
+                return
+            purged = purge_once(engine, self._settings().webhook_events_retention_days)
         if purged.events or purged.rejection_counts:
             _log.info("housekeeping purged %s", purged)

@@ -4,6 +4,10 @@ Polled events are stored like webhook deliveries (same dedupe, so an event that 
 ways is stored once) and the cursor, the newest stored event's `created`, lives in the
 database per account, so a restart neither re-stores nor skips. `created[gte]` re-reads the
 cursor's own second, so events sharing a second with it are not skipped; dedupe drops them.
+
+Several app processes on one PostgreSQL poll once per interval in all, not once each: a poll
+holds the account's job lock, and the periodic one skips when the stored cursor says another
+process polled less than an interval ago.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -22,6 +27,7 @@ from lib.accounts import StripeAccount, resolve_stripe_account, stripe_adapter_f
 from lib.config import Settings
 from lib.providers.stripe import StripeAdapter
 from lib.store import CredentialsStore, EncryptionKeyError, load_secret_box
+from lib.store.singleton import exclusive
 from lib.webhooks.background import PeriodicLoop
 from lib.webhooks.events_store import (
     NewEvent,
@@ -35,6 +41,8 @@ from lib.webhooks.events_store import (
 DEFAULT_FIRST_LOOKBACK_SECONDS = 24 * 3600
 APP_USER_ID = "local"
 """The user whose account the background poller reads (the app's single local user)."""
+MANUAL_POLL_WAIT_SECONDS = 30.0
+"""How long "Sync now" waits for a poll of the account running elsewhere to finish."""
 _log = logging.getLogger(__name__)
 
 
@@ -120,18 +128,52 @@ def app_account(settings: Settings, engine: Engine) -> StripeAccount:
     return resolve_stripe_account(settings, APP_USER_ID, CredentialsStore(engine, box))
 
 
+def poll_job(account: StripeAccount) -> str:
+    """The job lock every poll of `account` holds, in whichever process it runs."""
+    return f"events-poll:{account.key}"
+
+
 def catch_up_events(engine: Engine, account: StripeAccount) -> PollResult:
-    """Poll `account` now through its process-wide adapter (the page's "Sync now")."""
-    return poll_once(engine, account, stripe_adapter_for(account))
+    """Poll `account` now through its process-wide adapter (the page's "Sync now"), after a
+    poll of it running in another process (or thread) has finished."""
+    with exclusive(engine, poll_job(account), timeout=MANUAL_POLL_WAIT_SECONDS) as ours:
+        if not ours:
+            return PollResult(
+                stored=0, duplicates=0, pages=0, error="Another catch-up is still running."
+            )
+        return poll_once(engine, account, stripe_adapter_for(account))
+
+
+def poll_if_due(
+    engine: Engine,
+    account: StripeAccount,
+    interval_seconds: float,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> PollResult | None:
+    """The periodic poll: poll `account` unless another process is polling it or polled it
+    less than `interval_seconds` ago (then None). Polls by all processes together are at
+    least an interval apart, less a little slack for timers that fire early."""
+    slack = min(1.0, interval_seconds / 10)
+    with exclusive(engine, poll_job(account)) as ours:
+        if not ours:
+            return None
+        cursor = load_cursor(engine, account.key)
+        if cursor is not None and cursor.last_polled_at is not None:
+            now = datetime.fromtimestamp(clock(), UTC)
+            if (now - cursor.last_polled_at).total_seconds() < interval_seconds - slack:
+                return None
+        return poll_once(engine, account, stripe_adapter_for(account), clock=clock)
 
 
 class PeriodicPoller(PeriodicLoop):
     """Calls `poll()` at start and then every `interval_seconds` on a background thread.
 
     `start` polls at once, to catch up after downtime; `stop` lets the poll in progress finish.
+    `poll` returns None when it skipped (another process polled).
     """
 
-    def __init__(self, poll: Callable[[], PollResult], interval_seconds: float) -> None:
+    def __init__(self, poll: Callable[[], PollResult | None], interval_seconds: float) -> None:
         if interval_seconds <= 0:
             raise ValueError(f"interval_seconds must be positive, got {interval_seconds}")
         super().__init__("events-poller", interval_seconds, pass_name="events poll", log=_log)
@@ -139,5 +181,5 @@ class PeriodicPoller(PeriodicLoop):
 
     def _pass(self) -> None:
         result = self._poll()
-        if result.error is not None:
+        if result is not None and result.error is not None:
             _log.warning("events poll failed: %s", result.error)

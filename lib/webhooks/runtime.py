@@ -1,6 +1,10 @@
 """The webhook worker, the Events API poller and the housekeeping purge of this process, started
 by the app's lifespan.
 
+Every app process runs all three; with several processes on one PostgreSQL each job holds its
+lock (`lib.store.singleton`) while it works, so the queue is worked on by one worker at a time,
+the account is polled once per interval in all and one purge runs at a time.
+
 `streamlit run app.py` and `uvicorn app:app` both run the lifespan; Streamlit's AppTest does
 not, so under tests nothing runs in the background unless a test starts it.
 """
@@ -18,7 +22,13 @@ from lib.accounts import StripeAccount
 from lib.config import Settings, get_settings
 from lib.store import get_engine
 from lib.webhooks.housekeeping import Housekeeping
-from lib.webhooks.poller import PeriodicPoller, PollResult, app_account, catch_up_events
+from lib.webhooks.poller import (
+    PeriodicPoller,
+    PollResult,
+    app_account,
+    catch_up_events,
+    poll_if_due,
+)
 from lib.webhooks.rejection_counter import RejectionCounter
 from lib.webhooks.worker import WebhookWorker
 
@@ -71,10 +81,16 @@ class WebhookRuntime:
         """Tell the worker new events were committed."""
         self.worker.wake()
 
-    def poll_app_account(self) -> PollResult:
-        """Catch up the account the app reads for its local user."""
+    def poll_app_account(self) -> PollResult | None:
+        """The periodic catch-up of the account the app reads for its local user; None when
+        another process polls it, or polled it less than an interval ago."""
         engine = self._engine()
-        return self.sync(engine, app_account(self._settings(), engine))
+        settings = self._settings()
+        account = app_account(settings, engine)
+        result = poll_if_due(engine, account, settings.events_poll_interval_seconds)
+        if result is not None and result.stored:
+            self.wake()
+        return result
 
     def sync(self, engine: Engine, account: StripeAccount) -> PollResult:
         """Catch up `account` now and wake the worker when something new was stored."""

@@ -3,6 +3,11 @@
 The receiver only stores and wakes this worker, so a slow reaction never makes Stripe time
 out. Rows a crash left pending are processed when the next worker starts. Reactions must be
 idempotent: a crash between a reaction and its outcome being stored runs it again.
+
+Several app processes on one PostgreSQL each run a worker, but a pass (claim, react, record)
+holds the job lock WORKER_JOB, so one worker at a time works on the queue and each stored
+event is claimed once. (The claim alone reads pending rows without locking them: two passes at
+once would both take, and react to, the same rows.)
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from sqlalchemy.engine import Engine
 from lib.config import get_settings
 from lib.events import pattern_matches, validate_pattern
 from lib.store import CredentialsStore, load_secret_box
+from lib.store.singleton import JobLock
 from lib.webhooks.background import BackgroundLoop
 from lib.webhooks.events_store import ServerEvent, claim_pending, record_outcomes
 from lib.webhooks.mapping import DEAUTHORIZED_EVENT
@@ -28,6 +34,9 @@ DEAUTHORIZED_REASON = (
     "Stripe reports that this app was disconnected from the account. Connect Stripe again."
 )
 MAX_ATTEMPTS = 5
+WORKER_JOB = "webhook-worker"
+"""The job lock a worker's pass holds: one pass at a time across the app's processes."""
+LOCK_WAIT_SECONDS = 0.5
 _log = logging.getLogger(__name__)
 
 
@@ -100,10 +109,21 @@ class WebhookWorker(BackgroundLoop):
     def process_pending(self) -> int:
         """Process every pending event, oldest first; returns how many were processed or failed.
 
-        Events no reaction matches are settled in the transaction that claims them. Storage
-        errors propagate and leave the events pending.
+        Waits while another worker (of this or another process) holds the queue, then takes
+        whatever it left. Events no reaction matches are settled in the transaction that
+        claims them. Storage errors propagate and leave the events pending.
         """
         engine = self._engine()
+        lock = JobLock(engine, WORKER_JOB)
+        while not lock.acquire(LOCK_WAIT_SECONDS):
+            if self._stopping.is_set():
+                return 0
+        try:
+            return self._process_claims(engine)
+        finally:
+            lock.release()
+
+    def _process_claims(self, engine: Engine) -> int:
         done = 0
         while not self._stopping.is_set():
             claimed = claim_pending(engine, self._batch_size, self._has_reaction)

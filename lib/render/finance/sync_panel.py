@@ -1,4 +1,5 @@
-"""The mirror's sync panel: last sync, a running sync's progress with Cancel, Sync now/Resume."""
+"""The mirror's sync panel: last sync, a running sync's progress with Cancel, Sync now/Resume;
+a sync running in another app process is shown as such, with no second start."""
 
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ from lib.sync import (
     apply_stored_events,
     read_states,
     sync_jobs,
+    sync_lock,
     sync_mirror,
+    sync_position,
+    sync_running_elsewhere,
 )
 from lib.widgets.formatting import format_number, format_relative_time
 
@@ -56,11 +60,16 @@ def render_sync_panel(engine: Engine, account: StripeAccount) -> None:
         states = read_states(connection, account.key)
     job = sync_jobs.get(account.key)
     never_synced = all(not s.complete and not s.run_open for s in states.values())
-    if job is None and never_synced:
+    elsewhere = sync_running_elsewhere(engine, sync_jobs, account.key)
+    if job is None and never_synced and not elsewhere:
         job = _start_sync(engine, account)
+        elsewhere = job is None
     with st.container(border=True, key="mirror-sync-panel"):
         if job is not None and job.running:
             _sync_progress(account)
+            return
+        if elsewhere:
+            _sync_elsewhere(engine, account)
             return
         left, right = st.columns([4, 1], vertical_alignment="center")
         with left:
@@ -82,8 +91,9 @@ def _sync_now(engine: Engine, account: StripeAccount) -> None:
     actor = permit(AdminAction.SYNC_START, account.label)
     if actor is None:
         return
-    _start_sync(engine, account)
-    record(actor, AdminAction.SYNC_START, ok=True, account=account.label, detail="Sync started.")
+    started = _start_sync(engine, account) is not None
+    said = "Sync started." if started else "Not started: another app process is syncing."
+    record(actor, AdminAction.SYNC_START, ok=started, account=account.label, detail=said)
 
 
 def _cancel_sync(job: SyncJob, account: StripeAccount) -> None:
@@ -94,7 +104,8 @@ def _cancel_sync(job: SyncJob, account: StripeAccount) -> None:
     record(actor, AdminAction.SYNC_CANCEL, ok=True, account=account.label, detail="Cancel asked.")
 
 
-def _start_sync(engine: Engine, account: StripeAccount) -> SyncJob:
+def _start_sync(engine: Engine, account: StripeAccount) -> SyncJob | None:
+    """The sync now running in this process; None when another process syncs the account."""
     adapter = stripe_adapter_for(account)
     key, credentials = account.key, account.credentials
     concurrency = get_settings().sync_concurrency
@@ -112,7 +123,7 @@ def _start_sync(engine: Engine, account: StripeAccount) -> SyncJob:
             concurrency=concurrency,
         )
 
-    return sync_jobs.start(key, run)
+    return sync_jobs.start(key, run, sync_lock(engine, key))
 
 
 @st.fragment(run_every=1.0)
@@ -148,6 +159,29 @@ def _sync_progress(account: StripeAccount) -> None:
         st.button(
             "Cancel sync", key="mirror-sync-cancel", on_click=_cancel_sync, args=(job, account)
         )
+
+
+@st.fragment(run_every=2.0)
+def _sync_elsewhere(engine: Engine, account: StripeAccount) -> None:
+    if not sync_running_elsewhere(engine, sync_jobs, account.key):
+        st.rerun()
+        return
+    position = sync_position(engine, account.key)
+    resource = position.resource
+    title = "Syncing from Stripe in another app process…"
+    if resource is not None:
+        title = f"Syncing {resource} from Stripe in another app process…"
+    with st.status(title, expanded=True):
+        if position.last_page_at is not None:
+            stored = format_relative_time(position.last_page_at.timestamp(), datetime.now(UTC))
+            st.write(f"Last page stored {stored}.")
+        if resource is not None:
+            step = SYNC_ORDER.index(resource)
+            st.progress(step / len(SYNC_ORDER), text=f"Step {step + 1} of {len(SYNC_ORDER)}")
+    st.caption(
+        "Another process of this app is syncing this account; this page updates when it is "
+        "done. Only one sync of an account runs at a time."
+    )
 
 
 def _sync_summary(states: dict[Any, ResourceState], job: SyncJob | None) -> None:
