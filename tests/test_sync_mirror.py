@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -210,7 +211,8 @@ def stored_charge(engine: Engine, charge_id: str, account: str = ACCOUNT) -> Any
         ).one_or_none()
 
 
-def store_event(engine: Engine, event_id: str, event_type: str, created: int, obj: Any) -> None:
+def event_row(event_id: str, event_type: str, created: int, obj: Any) -> dict[str, Any]:
+    """A stored Stripe event as the webhook receiver writes it, received an hour ago."""
     event = {
         "id": event_id,
         "object": "event",
@@ -218,15 +220,20 @@ def store_event(engine: Engine, event_id: str, event_type: str, created: int, ob
         "created": created,
         "data": {"object": obj},
     }
+    return {
+        "provider": "stripe",
+        "event_id": event_id,
+        "event_type": event_type,
+        "payload": json.dumps(event),
+        "event_created": created,
+        "received_at": datetime.now(UTC) - timedelta(hours=1),
+    }
+
+
+def store_event(engine: Engine, event_id: str, event_type: str, created: int, obj: Any) -> None:
     with engine.begin() as connection:
         connection.execute(
-            webhook_events.insert().values(
-                provider="stripe",
-                event_id=event_id,
-                event_type=event_type,
-                payload=json.dumps(event),
-                event_created=created,
-            )
+            webhook_events.insert().values(event_row(event_id, event_type, created, obj))
         )
 
 
@@ -511,6 +518,47 @@ def test_stored_events_update_mirrored_objects_in_event_order_when_newer(
     assert refunds == ["re_0007"]
     # Each event is read once: a second pass has nothing to do.
     assert apply_stored_events(engine, ACCOUNT).read == 0
+
+
+def test_an_event_committed_after_a_newer_one_was_applied_is_still_applied(
+    engine: Engine, stripe: FakeStripe, adapter: StripeAdapter
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: its rows commit in id order")
+    seed_account(stripe, charges=20)
+    synced_at = T0 + 100_000
+    sync_mirror(engine, ACCOUNT, adapter, CREDENTIALS, clock=lambda: synced_at)
+    slow = charge(3, created=T0 + 180, amount_refunded=500)
+    fast = charge(4, created=T0 + 240, amount_refunded=400)
+    recent = datetime.now(UTC)
+
+    # One webhook request has its row id but has not committed when a later one is stored
+    # and applied (two app processes, or two requests of one, on PostgreSQL).
+    with engine.connect() as writer:
+        transaction = writer.begin()
+        writer.execute(
+            webhook_events.insert().values(
+                {
+                    **event_row("evt_slow", "charge.updated", synced_at + 10, slow),
+                    "received_at": recent,
+                }
+            )
+        )
+        with engine.begin() as connection:
+            connection.execute(
+                webhook_events.insert().values(
+                    {
+                        **event_row("evt_fast", "charge.updated", synced_at + 20, fast),
+                        "received_at": recent,
+                    }
+                )
+            )
+        apply_stored_events(engine, ACCOUNT)
+        transaction.commit()
+    apply_stored_events(engine, ACCOUNT)
+
+    assert stored_charge(engine, "ch_000004").amount_refunded == 400
+    assert stored_charge(engine, "ch_000003").amount_refunded == 500
 
 
 def test_a_sync_applies_the_events_stored_since_the_last_one(

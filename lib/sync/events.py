@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Row
 
 from lib.store.tables import mirror_charges, mirror_event_cursors, webhook_events
 from lib.store.upsert import upsert_row
@@ -26,6 +27,8 @@ from lib.sync.store import Resource, mark_disputed, write_objects
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+SETTLE_SECONDS = 30
+"""How long after its arrival a stored event's row is taken as committed by every writer."""
 # Event type prefixes whose `data.object` can update a mirrored object.
 _EVENT_PREFIXES = ("charge.", "customer.", "refund.")
 _RESOURCE_OF_OBJECT: dict[str, Resource] = {
@@ -48,17 +51,24 @@ def apply_stored_events(engine: Engine, account_key: str) -> EventsApplied:
     """Apply every stored Stripe event not yet seen by this account's mirror.
 
     Each batch and the cursor move in one transaction, so a crash repeats a batch at worst
-    (harmless: applying an event twice changes nothing).
+    (harmless: applying an event twice changes nothing). On PostgreSQL the stored cursor stops
+    before rows received in the last SETTLE_SECONDS: concurrent writers take row ids before
+    they commit, so a row with a lower id can appear after a higher one has been read; those
+    recent rows are read again by the next pass instead of being skipped for good.
     """
     read = applied = 0
+    position = 0
+    settle = engine.dialect.name == "postgresql"
     while True:
         with engine.begin() as connection:
-            cursor = _cursor(connection, account_key)
+            position = max(position, _cursor(connection, account_key))
             rows = connection.execute(
-                sa.select(webhook_events.c.id, webhook_events.c.payload)
+                sa.select(
+                    webhook_events.c.id, webhook_events.c.payload, webhook_events.c.received_at
+                )
                 .where(
                     webhook_events.c.provider == "stripe",
-                    webhook_events.c.id > cursor,
+                    webhook_events.c.id > position,
                     sa.or_(*(webhook_events.c.event_type.startswith(p) for p in _EVENT_PREFIXES)),
                 )
                 .order_by(webhook_events.c.id)
@@ -70,7 +80,21 @@ def apply_stored_events(engine: Engine, account_key: str) -> EventsApplied:
             events.sort(key=lambda pair: (pair[0]["created"], pair[1]))
             applied += sum(apply_event(connection, account_key, event) for event, _ in events)
             read += len(rows)
-            _save_cursor(connection, account_key, rows[-1].id)
+            position = rows[-1].id
+            settled = _settled_prefix_end(rows, datetime.now(UTC)) if settle else position
+            if settled is not None:
+                _save_cursor(connection, account_key, settled)
+
+
+def _settled_prefix_end(rows: Sequence[Row[Any]], now: datetime) -> int | None:
+    """The id of the last row before the first one received within SETTLE_SECONDS of `now`."""
+    horizon = now - timedelta(seconds=SETTLE_SECONDS)
+    end = None
+    for row in rows:
+        if row.received_at > horizon:
+            break
+        end = row.id
+    return end
 
 
 def apply_event(connection: Connection, account_key: str, event: StripeObject) -> bool:
