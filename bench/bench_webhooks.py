@@ -1,13 +1,17 @@
-"""Load test: N signed Stripe events with concurrency C against the app's webhook endpoint.
+"""Load test: N signed Stripe events with concurrency C against the app's webhook endpoint,
+under `streamlit run app.py` and under `uvicorn app:app`, in one run.
 
-Starts `streamlit run app.py` on a free loopback port (on a fresh SQLite file, or on
---database-url), or targets a running app with --url and --database-url. Posts N distinct,
-Stripe-shaped events (the demo account's charges, new ids) and reports accepted/s, p50/p99
-latency, and whether the stored rows are exactly the distinct events sent (nothing lost,
-nothing doubled); then waits for the worker and reports how long processing took to catch up.
+Starts the app under each server in turn on a free loopback port (each on a fresh SQLite file,
+or both on --database-url), posts N distinct, Stripe-shaped events (the demo account's charges,
+new ids) and reports accepted/s, p50/p99 latency, and whether the stored rows are exactly the
+distinct events sent (nothing lost, nothing doubled); then waits for the worker and reports how
+long processing took to catch up. Last, streamlit's throughput as a share of uvicorn's, and
+whether the targets hold (at least 90 %, p99 under 50 ms under `streamlit run`). With --url it
+targets one running app instead.
 
     python bench/bench_webhooks.py -n 2000 -c 20
     python bench/bench_webhooks.py --database-url postgresql+psycopg://postgres@127.0.0.1/test
+    python bench/bench_webhooks.py --rounds 3          # alternate the servers, report medians
     python bench/bench_webhooks.py --url http://127.0.0.1:8501 --secret whsec_... \
         --database-url sqlite:////path/to/dashboard.db
 """
@@ -115,9 +119,28 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+SERVERS = ("streamlit", "uvicorn")
+# The issue's targets for `streamlit run`, against the same code under uvicorn.
+TARGET_SHARE_OF_UVICORN = 0.90
+TARGET_P99_MS = 50.0
+
+
+def server_command(server: str, port: int) -> list[str]:
+    """The command serving app.py on 127.0.0.1:`port` with `server` ("streamlit" or "uvicorn").
+
+    uvicorn without its access log, as Streamlit configures it, so both do the same work.
+    """
+    if server == "uvicorn":
+        command = [sys.executable, "-m", "uvicorn", "app:app", "--no-access-log"]
+        return [*command, "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    return [*command, "--server.address", "127.0.0.1", "--server.port", str(port)]
+
+
 def start_app(
-    data_dir: Path, secret: str, database_url: str | None
+    data_dir: Path, secret: str, database_url: str | None, server: str = "streamlit"
 ) -> tuple[subprocess.Popen[bytes], str]:
+    """The app under `server` on a free loopback port, once it answers its health check."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -125,10 +148,8 @@ def start_app(
     env.pop("DATABASE_URL", None)
     if database_url is not None:
         env["DATABASE_URL"] = database_url
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
-    command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
     process = subprocess.Popen(
-        command,
+        server_command(server, port),
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -143,7 +164,7 @@ def start_app(
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
-    raise SystemExit("the app did not start within 60 s")
+    raise SystemExit(f"the app did not start under {server} within 60 s")
 
 
 def stored_counts(database_url: str, run: str) -> tuple[int, int, int]:
@@ -162,66 +183,136 @@ def stored_counts(database_url: str, run: str) -> tuple[int, int, int]:
     return rows, distinct, pending
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", "--events", type=int, default=2000)
-    parser.add_argument("-c", "--concurrency", type=int, default=20)
-    parser.add_argument("--url", help="a running app; default: start one")
-    parser.add_argument("--secret", default=BENCH_SECRET, help="its STRIPE_WEBHOOK_SECRET")
-    parser.add_argument(
-        "--database-url",
-        help="its database, to check what was stored (when starting one: the database it "
-        "uses; default a fresh SQLite file)",
-    )
-    args = parser.parse_args()
+@dataclass(frozen=True)
+class Measurement:
+    """One load run against one server."""
 
+    server: str
+    sent: int
+    accepted: int
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    stored_ok: bool | None  # None: not checked (no database given)
+    caught_up_seconds: float | None  # None: still pending after 60 s, or not checked
+
+    def report(self) -> str:
+        stored = {None: "not checked", True: "OK", False: "MISMATCH"}[self.stored_ok]
+        caught_up = (
+            "not caught up in 60 s"
+            if self.caught_up_seconds is None
+            else f"caught up {self.caught_up_seconds:.2f} s after the last 200"
+        )
+        return (
+            f"{self.server:<10} accepted {self.accepted}/{self.sent}  "
+            f"{self.per_second:5.0f}/s  p50 {self.p50_ms:5.1f} ms  p99 {self.p99_ms:5.1f} ms  "
+            f"max {self.max_ms:6.1f} ms  stored: {stored}; {caught_up}"
+        )
+
+
+def measure(
+    server: str, url: str, secret: str, database_url: str | None, events: int, concurrency: int
+) -> Measurement:
+    """Send `events` new events with `concurrency` to `url`; check what was stored."""
     run = uuid.uuid4().hex[:8]
-    bodies = signed_bodies(args.events, run)
-    process = None
-    database_url = args.database_url
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
-    if args.url is None:
-        process, url = start_app(data_dir, args.secret, database_url)
-        database_url = database_url or f"sqlite:///{data_dir / 'dashboard.db'}"
-    else:
-        url = args.url.rstrip("/")
-    try:
-        # Warm-up: the first delivery opens and migrates the database.
-        asyncio.run(send_all(url, args.secret, signed_bodies(1, uuid.uuid4().hex[:8]), 1))
-        began = time.perf_counter()
-        outcomes = asyncio.run(send_all(url, args.secret, bodies, args.concurrency))
-        elapsed = time.perf_counter() - began
-        accepted = [o for o in outcomes if o.status == 200]
-        latencies = [o.seconds * 1000 for o in outcomes]
-        print(f"events sent:        {len(bodies)} with concurrency {args.concurrency}")
-        print(
-            f"accepted (200):     {len(accepted)}; other statuses: {len(outcomes) - len(accepted)}"
-        )
-        print(f"accepted/s:         {len(accepted) / elapsed:.0f}")
-        print(
-            f"latency ms:         p50 {statistics.median(latencies):.1f}  "
-            f"p99 {percentile(latencies, 0.99):.1f}  max {max(latencies):.1f}"
-        )
-        if database_url is None:
-            print("stored rows:        not checked (give --database-url)")
-            return
+    bodies = signed_bodies(events, run)
+    # Warm-up: the first delivery opens and migrates the database.
+    asyncio.run(send_all(url, secret, signed_bodies(1, uuid.uuid4().hex[:8]), 1))
+    began = time.perf_counter()
+    outcomes = asyncio.run(send_all(url, secret, bodies, concurrency))
+    elapsed = time.perf_counter() - began
+    accepted = sum(outcome.status == 200 for outcome in outcomes)
+    latencies = [outcome.seconds * 1000 for outcome in outcomes]
+    stored_ok: bool | None = None
+    caught_up: float | None = None
+    if database_url is not None:
         rows, distinct, pending = stored_counts(database_url, run)
-        verdict = "OK" if rows == distinct == len(bodies) else "MISMATCH"
-        print(f"stored rows:        {rows} ({distinct} distinct) for {len(bodies)} sent: {verdict}")
+        stored_ok = rows == distinct == len(bodies)
         drain_began = time.perf_counter()
         while pending and time.perf_counter() - drain_began < 60:
             time.sleep(0.05)
             pending = stored_counts(database_url, run)[2]
-        print(
-            f"processing caught up {time.perf_counter() - drain_began:.2f} s after the last 200"
-            if not pending
-            else f"still pending after 60 s: {pending}"
-        )
+        caught_up = None if pending else time.perf_counter() - drain_began
+    return Measurement(
+        server=server,
+        sent=len(bodies),
+        accepted=accepted,
+        per_second=accepted / elapsed,
+        p50_ms=statistics.median(latencies),
+        p99_ms=percentile(latencies, 0.99),
+        max_ms=max(latencies),
+        stored_ok=stored_ok,
+        caught_up_seconds=caught_up,
+    )
+
+
+def measure_started(
+    server: str, secret: str, database_url: str | None, events: int, concurrency: int
+) -> Measurement:
+    """Start the app under `server` (a fresh SQLite file unless `database_url`), measure it,
+    stop it."""
+    data_dir = Path(tempfile.mkdtemp(prefix=f"bench-webhooks-{server}-"))
+    process, url = start_app(data_dir, secret, database_url, server)
+    try:
+        checked_url = database_url or f"sqlite:///{data_dir / 'dashboard.db'}"
+        return measure(server, url, secret, checked_url, events, concurrency)
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(10)
+        process.terminate()
+        process.wait(10)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def comparison(results: dict[str, list[Measurement]]) -> list[str]:
+    """Streamlit against uvicorn (medians over the rounds), and the targets."""
+    streamlit = statistics.median(m.per_second for m in results["streamlit"])
+    uvicorn = statistics.median(m.per_second for m in results["uvicorn"])
+    p99 = statistics.median(m.p99_ms for m in results["streamlit"])
+    share = streamlit / uvicorn
+    complete = all(m.stored_ok and m.accepted == m.sent for runs in results.values() for m in runs)
+    verdict = "met" if share >= TARGET_SHARE_OF_UVICORN and p99 < TARGET_P99_MS else "NOT met"
+    return [
+        f"streamlit/uvicorn: {share:.0%} of the throughput ({streamlit:.0f}/s vs {uvicorn:.0f}/s); "
+        f"streamlit p99 {p99:.1f} ms",
+        f"targets (>= {TARGET_SHARE_OF_UVICORN:.0%}, p99 < {TARGET_P99_MS:.0f} ms): {verdict}; "
+        f"every event stored once, none lost: {'yes' if complete else 'NO'}",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--events", type=int, default=2000)
+    parser.add_argument("-c", "--concurrency", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=1, help="runs per server, alternating")
+    parser.add_argument("--url", help="a running app; default: start it under both servers")
+    parser.add_argument("--secret", default=BENCH_SECRET, help="its STRIPE_WEBHOOK_SECRET")
+    parser.add_argument(
+        "--database-url",
+        help="its database, to check what was stored (when starting the app: the database it "
+        "uses; default a fresh SQLite file per server)",
+    )
+    args = parser.parse_args()
+    print(
+        f"{args.events} events, concurrency {args.concurrency}, "
+        f"database {args.database_url or 'SQLite (fresh file)'}, {os.cpu_count()} CPUs"
+    )
+    if args.url is not None:
+        url = args.url.rstrip("/")
+        result = measure(
+            "--url", url, args.secret, args.database_url, args.events, args.concurrency
+        )
+        print(result.report())
+        return
+    results: dict[str, list[Measurement]] = {server: [] for server in SERVERS}
+    for _ in range(args.rounds):
+        for server in SERVERS:
+            result = measure_started(
+                server, args.secret, args.database_url, args.events, args.concurrency
+            )
+            results[server].append(result)
+            print(result.report(), flush=True)
+    for line in comparison(results):
+        print(line)
 
 
 if __name__ == "__main__":
