@@ -11,7 +11,7 @@ targets one running app instead.
 
     python bench/bench_webhooks.py -n 2000 -c 20
     python bench/bench_webhooks.py --database-url postgresql+psycopg://postgres@127.0.0.1/test
-    python bench/bench_webhooks.py --rounds 3          # alternate the servers, report medians
+    python bench/bench_webhooks.py --rounds 4   # servers alternate who goes first; medians
     python bench/bench_webhooks.py --url http://127.0.0.1:8501 --secret whsec_... \
         --database-url sqlite:////path/to/dashboard.db
 """
@@ -194,34 +194,64 @@ class Measurement:
     p50_ms: float
     p99_ms: float
     max_ms: float
+    cpu_ms_per_event: float | None  # the server's CPU time (None: not measured)
     stored_ok: bool | None  # None: not checked (no database given)
     caught_up_seconds: float | None  # None: still pending after 60 s, or not checked
 
     def report(self) -> str:
         stored = {None: "not checked", True: "OK", False: "MISMATCH"}[self.stored_ok]
         caught_up = (
-            "not caught up in 60 s"
+            "not caught up in time"
             if self.caught_up_seconds is None
             else f"caught up {self.caught_up_seconds:.2f} s after the last 200"
         )
+        cpu = "" if self.cpu_ms_per_event is None else f"  cpu {self.cpu_ms_per_event:.2f} ms/event"
         return (
             f"{self.server:<10} accepted {self.accepted}/{self.sent}  "
             f"{self.per_second:5.0f}/s  p50 {self.p50_ms:5.1f} ms  p99 {self.p99_ms:5.1f} ms  "
-            f"max {self.max_ms:6.1f} ms  stored: {stored}; {caught_up}"
+            f"max {self.max_ms:6.1f} ms{cpu}  stored: {stored}; {caught_up}"
         )
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User and system CPU time process `pid` has used so far (Linux /proc), else None."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    # utime and stime are fields 14 and 15 of proc(5); 12 and 13 after the command name.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(
-    server: str, url: str, secret: str, database_url: str | None, events: int, concurrency: int
+    server: str,
+    url: str,
+    secret: str,
+    database_url: str | None,
+    events: int,
+    concurrency: int,
+    drain_seconds: float = 60,
+    server_pid: int | None = None,
 ) -> Measurement:
-    """Send `events` new events with `concurrency` to `url`; check what was stored."""
+    """Send `events` new events with `concurrency` to `url`; check what was stored, and wait up
+    to `drain_seconds` for the worker to process them. With `server_pid`, also the CPU time
+    the server spent per event while they were sent (its worker's share included)."""
     run = uuid.uuid4().hex[:8]
     bodies = signed_bodies(events, run)
     # Warm-up: the first delivery opens and migrates the database.
     asyncio.run(send_all(url, secret, signed_bodies(1, uuid.uuid4().hex[:8]), 1))
+    cpu_before = cpu_seconds(server_pid)
     began = time.perf_counter()
     outcomes = asyncio.run(send_all(url, secret, bodies, concurrency))
     elapsed = time.perf_counter() - began
+    cpu_after = cpu_seconds(server_pid)
+    cpu_ms = (
+        None
+        if cpu_before is None or cpu_after is None
+        else (cpu_after - cpu_before) * 1000 / len(bodies)
+    )
     accepted = sum(outcome.status == 200 for outcome in outcomes)
     latencies = [outcome.seconds * 1000 for outcome in outcomes]
     stored_ok: bool | None = None
@@ -230,7 +260,7 @@ def measure(
         rows, distinct, pending = stored_counts(database_url, run)
         stored_ok = rows == distinct == len(bodies)
         drain_began = time.perf_counter()
-        while pending and time.perf_counter() - drain_began < 60:
+        while pending and time.perf_counter() - drain_began < drain_seconds:
             time.sleep(0.05)
             pending = stored_counts(database_url, run)[2]
         caught_up = None if pending else time.perf_counter() - drain_began
@@ -242,13 +272,19 @@ def measure(
         p50_ms=statistics.median(latencies),
         p99_ms=percentile(latencies, 0.99),
         max_ms=max(latencies),
+        cpu_ms_per_event=cpu_ms,
         stored_ok=stored_ok,
         caught_up_seconds=caught_up,
     )
 
 
 def measure_started(
-    server: str, secret: str, database_url: str | None, events: int, concurrency: int
+    server: str,
+    secret: str,
+    database_url: str | None,
+    events: int,
+    concurrency: int,
+    drain_seconds: float = 60,
 ) -> Measurement:
     """Start the app under `server` (a fresh SQLite file unless `database_url`), measure it,
     stop it."""
@@ -256,7 +292,9 @@ def measure_started(
     process, url = start_app(data_dir, secret, database_url, server)
     try:
         checked_url = database_url or f"sqlite:///{data_dir / 'dashboard.db'}"
-        return measure(server, url, secret, checked_url, events, concurrency)
+        return measure(
+            server, url, secret, checked_url, events, concurrency, drain_seconds, process.pid
+        )
     finally:
         process.terminate()
         process.wait(10)
@@ -283,7 +321,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--events", type=int, default=2000)
     parser.add_argument("-c", "--concurrency", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=1, help="runs per server, alternating")
+    parser.add_argument(
+        "--servers",
+        default=",".join(SERVERS),
+        choices=[",".join(SERVERS), ",".join(SERVERS[::-1]), *SERVERS],
+        help="which servers to start, in which order (default both)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="runs per server; medians compared")
+    parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=60,
+        help="how long to wait for the worker to process the events (default 60)",
+    )
     parser.add_argument("--url", help="a running app; default: start it under both servers")
     parser.add_argument("--secret", default=BENCH_SECRET, help="its STRIPE_WEBHOOK_SECRET")
     parser.add_argument(
@@ -303,16 +353,24 @@ def main() -> None:
         )
         print(result.report())
         return
-    results: dict[str, list[Measurement]] = {server: [] for server in SERVERS}
-    for _ in range(args.rounds):
-        for server in SERVERS:
+    servers = tuple(args.servers.split(","))
+    results: dict[str, list[Measurement]] = {server: [] for server in servers}
+    for round_number in range(args.rounds):
+        # Every other round the other server goes first, so neither always meets the same load.
+        for server in servers if round_number % 2 == 0 else servers[::-1]:
             result = measure_started(
-                server, args.secret, args.database_url, args.events, args.concurrency
+                server,
+                args.secret,
+                args.database_url,
+                args.events,
+                args.concurrency,
+                args.drain_seconds,
             )
             results[server].append(result)
             print(result.report(), flush=True)
-    for line in comparison(results):
-        print(line)
+    if set(servers) == set(SERVERS):
+        for line in comparison(results):
+            print(line)
 
 
 if __name__ == "__main__":
