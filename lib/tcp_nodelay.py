@@ -5,8 +5,8 @@ whose protocol number is 0, and hands it to uvicorn. asyncio sets TCP_NODELAY on
 sockets whose protocol is `IPPROTO_TCP`, so every connection the app accepts keeps Nagle's
 algorithm: uvicorn writes a response's head and body separately, and the body waits for the
 client's delayed ACK, about 40 ms per small response (a webhook's 200, the OAuth redirect).
-Measured with `bench/bench_webhooks.py`: the same code answered a third as many webhooks per
-second under `streamlit run` as under `uvicorn app:app` (figures in `bench/README.md`).
+Measured with `bench/bench_webhooks.py`: the same code answered less than half as many
+webhooks per second under `streamlit run` as under `uvicorn app:app` (see `bench/README.md`).
 
 How: once at start-up, from the app's lifespan, which uvicorn runs after Streamlit has bound
 its socket and before the server accepts connections, set TCP_NODELAY on every listening TCP
