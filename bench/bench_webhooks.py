@@ -297,7 +297,11 @@ def measure_started(
         )
     finally:
         process.terminate()
-        process.wait(10)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:  # a loaded machine: do not lose the figures over it
+            process.kill()
+            process.wait()
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
