@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -262,7 +263,8 @@ def measure(
         drain_began = time.perf_counter()
         while pending and time.perf_counter() - drain_began < drain_seconds:
             time.sleep(0.05)
-            pending = stored_counts(database_url, run)[2]
+            with contextlib.suppress(sa.exc.OperationalError):  # SQLite busy: look again
+                pending = stored_counts(database_url, run)[2]
         caught_up = None if pending else time.perf_counter() - drain_began
     return Measurement(
         server=server,
