@@ -3,6 +3,7 @@ loopback port: deliveries, concurrent duplicates, and a SIGKILL right after the 
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from lib.store import ConnectionInfo, CredentialsStore, SecretBox, create_db_eng
 from lib.store.tables import user_credentials, webhook_events
 from lib.webhooks import WEBHOOK_PATH
 from tests.app_process import AppProcess
+from tests.server_sockets import server_end
 from tests.test_webhook_receiver import SECRET, signed, stripe_event
 from tests.test_webhook_worker import wait_until
 
@@ -109,6 +111,35 @@ def test_twenty_concurrent_duplicates_over_http_store_one_row(
     assert len(rows(engine, "evt_http_race")) == 1
 
 
+def keep_alive_exchange(app: WebhookApp, request: bytes) -> socket.socket:
+    """A connection to `app` that has sent `request` and been answered 200, still open."""
+    client = socket.create_connection(("127.0.0.1", app.port), timeout=10)
+    client.sendall(request)
+    assert client.recv(12) == b"HTTP/1.1 200"
+    return client
+
+
+def test_connections_the_app_accepts_send_small_responses_without_waiting_on_nagle(
+    running_app: tuple[WebhookApp, Engine],
+) -> None:
+    # Under `streamlit run` a small response otherwise waits ~40 ms for the client's ACK.
+    app, _engine = running_app
+    body = stripe_event("evt_http_nodelay").encode()
+    head = "".join(f"{name}: {value}\r\n" for name, value in signed(body.decode()).items())
+    webhook = (
+        f"POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    page = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+    for request in (webhook, page):
+        with (
+            keep_alive_exchange(app, request) as client,
+            server_end(app.process.pid, client) as accepted,
+        ):
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
 def connect_stripe_account(engine: Engine, account_id: str) -> None:
     migrate(engine)
     CredentialsStore(engine, SecretBox([ENCRYPTION_KEY])).save(
@@ -139,20 +170,23 @@ def test_an_event_acknowledged_just_before_a_kill_is_kept_and_processed_after_re
     )
     # On PostgreSQL, hold the reaction back so the kill certainly lands before processing.
     blocker = _lock_credentials(db_url) if postgres else None
-    app = WebhookApp(tmp_path, db_url)
     try:
-        response = app.post(body, signed(body))
-        app.kill()
-    finally:
-        app.stop()
+        app = WebhookApp(tmp_path, db_url)
+        try:
+            response = app.post(body, signed(body))
+            app.kill()
+        finally:
+            app.stop()
 
-    assert response.status_code == 200
-    [row] = rows(engine, "evt_before_kill")
-    if blocker is not None:
-        assert row.status == "pending"
-        assert connection_status(engine) == "connected"
-        blocker.rollback()
-        blocker.close()
+        assert response.status_code == 200
+        [row] = rows(engine, "evt_before_kill")
+        if blocker is not None:
+            assert row.status == "pending"
+            assert connection_status(engine) == "connected"
+    finally:
+        # Released whatever happened: a lock left held blocks the schema's teardown for good.
+        if blocker is not None:
+            blocker.close()
 
     restarted = WebhookApp(tmp_path, db_url)
     try:

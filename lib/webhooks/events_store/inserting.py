@@ -64,8 +64,9 @@ def store_event(engine: Engine, event: NewEvent) -> bool:
 
 def store_events(engine: Engine, events: Sequence[NewEvent]) -> list[bool]:
     """Store `events` in one transaction, skipping ids already stored; for each event, whether
-    this call stored it (of two with the same id, the first)."""
-    with writing(engine) as connection:
+    this call stored it (of two with the same id, the first). Deliveries wait on it: it goes
+    before background writers."""
+    with writing(engine, urgent=True) as connection:
         return insert_batch(connection, events, datetime.now(UTC))
 
 
