@@ -8,6 +8,7 @@ import streamlit as st
 from lib.config import PROJECT_ROOT, follow_streamlit_secrets_files, settings_or_exit
 from lib.http_routes import build_routes
 from lib.providers.masking import install_log_redaction
+from lib.render.warm_up import with_warm_up
 from lib.workflows.runtime import app_lifespan
 
 # Bundled: a Material icon as page icon is an SVG the browser fetches from fonts.gstatic.com.
@@ -17,7 +18,8 @@ install_log_redaction()
 # The app's settings must come from the secrets files st.login reads (`--secrets.files` too).
 follow_streamlit_secrets_files(lambda: st.get_option("secrets.files"))
 settings_or_exit()  # a bad setting stops the start with a plain line naming it
-app = st.App("app.py", routes=build_routes(), lifespan=app_lifespan())
+# Once it serves, the first page's imports and the demo data are prepared in the background.
+app = st.App("app.py", routes=build_routes(), lifespan=with_warm_up(app_lifespan()))
 
 if __name__ == "__main__":
     from lib.render.access import current_actor, render_identity

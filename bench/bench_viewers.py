@@ -151,17 +151,44 @@ def open_dashboard(browser: Browser, url: str) -> tuple[Page, float]:
     return page, time.perf_counter() - started
 
 
+def fresh_install(browser: Browser, folder: Path) -> tuple[float, float]:
+    """A first start on an empty data folder with no Stripe key (the demo account, as a new
+    user sees it): (seconds from start to healthy, seconds from opening the page to the first
+    widget content)."""
+    env = {
+        "APP_DATA_DIR": str(folder / "app-data"),
+        "STRIPE_SECRET_KEY": "",
+        "DATABASE_URL": "",
+        "EVENTS_POLL_ENABLED": "false",
+    }
+    began = time.perf_counter()
+    app = AppProcess(env, folder)
+    healthy = time.perf_counter() - began
+    try:
+        page, content = open_dashboard(browser, app.url)
+        page.context.close()
+    finally:
+        app.stop()
+    return healthy, content
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--watch", type=float, default=70.0, help="seconds to count requests")
     parser.add_argument("--delay", type=float, default=0.25, help="stand-in seconds per request")
     parser.add_argument("--warm-runs", type=int, default=3)
+    parser.add_argument("--fresh-runs", type=int, default=3, help="fresh installs (demo)")
     args = parser.parse_args()
 
     widgets = api_widgets()
     stripe = CountingStripe(args.delay)
     with tempfile.TemporaryDirectory() as folder, chromium_browser() as browser:
+        installs = []
+        for run in range(args.fresh_runs):
+            (Path(folder) / f"install-{run}").mkdir()
+            installs.append(fresh_install(browser, Path(folder) / f"install-{run}"))
+            print(f"fresh install {run + 1}: {installs[-1]}", flush=True)
         env = {
             "APP_DATA_DIR": str(Path(folder) / "app-data"),
             "STRIPE_SECRET_KEY": KEY,
@@ -182,16 +209,18 @@ def main() -> None:
             time.sleep(5)
             rss_one = rss_mb(app.process.pid)
             print(f"fresh {fresh:.2f} s, warm {warm}, RSS 1 session {rss_one:.0f} MB", flush=True)
+            opening = time.perf_counter()
             pages = [first]
             for _ in range(args.sessions - 1):
                 page = new_session_page(browser)
                 page.goto(app.url, wait_until="commit")
                 pages.append(page)
             for page in pages:
-                page.locator(FIRST_CONTENT).wait_for(timeout=WAIT_MS * 5)
+                page.locator(FIRST_CONTENT).wait_for(timeout=WAIT_MS * 10)
+            all_open = time.perf_counter() - opening
             time.sleep(10)
             rss_all = rss_mb(app.process.pid)
-            print(f"{args.sessions} sessions open, RSS {rss_all:.0f} MB", flush=True)
+            print(f"{args.sessions} sessions open after {all_open:.1f} s", flush=True)
             watched_from = len(stripe.arrivals)
             cpu_from = cpu_seconds(app.process.pid)
             time.sleep(args.watch)
@@ -203,6 +232,11 @@ def main() -> None:
             stripe.close()
 
     print(f"machine shared with other benches (2 cores); stand-in delay {args.delay * 1000:.0f} ms")
+    for number, (start, content) in enumerate(installs, 1):
+        print(
+            f"fresh install {number} (demo account): start to healthy {start:.2f} s, page open "
+            f"-> first widget content {content:.2f} s, start -> content {start + content:.2f} s"
+        )
     print(f"app start to healthy (fresh data folder): {healthy:.2f} s")
     print(f"page open -> first widget content, fresh data folder: {fresh:.2f} s")
     print(
@@ -212,6 +246,9 @@ def main() -> None:
     print(
         f"app RSS, 1 session: {rss_one:.0f} MB; {args.sessions} sessions: {rss_all:.0f} MB "
         f"({rss_end:.0f} MB after watching)"
+    )
+    print(
+        f"{args.sessions - 1} more sessions opened at once: all show content after {all_open:.1f} s"
     )
     print(
         f"app CPU while {args.sessions} sessions stay open: "
