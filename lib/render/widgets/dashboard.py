@@ -35,6 +35,7 @@ from lib.widgets.view_cache import ViewCache
 
 DEFAULT_CACHE_SECONDS = 60
 SERVER_EVENT_CHECK_MS = 3000
+_SEEN_MARKER_KEY = "_dashboard_server_marker"
 VIEW_MOMENT_SECONDS = 5
 """A shared view is drawn as at the start of its 5 s: relative times may lag by that much."""
 
@@ -71,6 +72,43 @@ def render_dashboard(widgets_dir: Path, context: WidgetContext, columns: int = 2
         for cell, item in zip(st.columns(columns), row, strict=False):
             with cell:
                 render_widget(item, context)
+    watch_server_events(server_event_patterns(loaded, context), context)
+
+
+def server_event_patterns(loaded: list[LoadedWidget], context: WidgetContext) -> list[str]:
+    """The stored server events the page's widgets show or refetch after, in first-seen order."""
+    patterns: dict[str, None] = {}
+    for item in loaded:
+        definition = item.definition
+        if definition is None:
+            continue
+        if definition.data_source.type == "server-events":
+            patterns.update(dict.fromkeys(spec.pattern for spec in definition.subscriptions))
+        elif definition.data_source.type == "api":
+            interactions = WidgetInteractions(
+                item.widget_id, definition, context.bus, st.session_state
+            )
+            patterns.update(dict.fromkeys(interactions.server_refresh_patterns()))
+    return list(patterns)
+
+
+def watch_server_events(patterns: list[str], context: WidgetContext) -> None:
+    """One small fragment per page that looks every SERVER_EVENT_CHECK_MS for a stored server
+    event matching `patterns` and reruns the page when one arrived, so each widget's own
+    fragment reruns only on its refresh interval (cheap for many open sessions)."""
+    marker_of = context.refresh_marker
+    if not patterns or marker_of is None:
+        return
+
+    @st.fragment(run_every=timedelta(milliseconds=SERVER_EVENT_CHECK_MS))
+    def server_event_watch() -> None:
+        marker = marker_of(patterns)
+        seen = st.session_state.get(_SEEN_MARKER_KEY)
+        st.session_state[_SEEN_MARKER_KEY] = marker
+        if seen is not None and seen != marker:
+            st.rerun()
+
+    server_event_watch()
 
 
 def dashboard_rows(loaded: list[LoadedWidget], columns: int) -> list[list[LoadedWidget]]:
@@ -100,10 +138,8 @@ def render_widget(item: LoadedWidget, context: WidgetContext) -> None:
             return
         definition = item.definition
         interval = definition.data_source.refresh_interval
-        # Rerun often enough to notice a stored server event; data stays cached per interval.
-        run_every = (
-            timedelta(milliseconds=min(interval, SERVER_EVENT_CHECK_MS)) if interval else None
-        )
+        # A stored server event reruns the page (`watch_server_events`), not each fragment.
+        run_every = timedelta(milliseconds=interval) if interval else None
 
         @st.fragment(run_every=run_every)
         def widget_fragment() -> None:
