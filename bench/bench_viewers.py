@@ -112,14 +112,17 @@ def widget_of(request: RecordedRequest, widgets: list[WidgetRequest]) -> WidgetR
 
 def fetches_per_interval(
     arrivals: list[tuple[float, RecordedRequest]], widgets: list[WidgetRequest]
-) -> dict[str, tuple[int, int]]:
-    """Widget id -> (fetches, refresh intervals they fell in)."""
+) -> dict[str, tuple[int, int, list[float]]]:
+    """Widget id -> (fetches, refresh intervals they fell in, seconds into its interval each
+    fetch arrived)."""
     buckets: dict[str, defaultdict[int, int]] = {w.widget_id: defaultdict(int) for w in widgets}
+    offsets: dict[str, list[float]] = {w.widget_id: [] for w in widgets}
     for at, request in arrivals:
         widget = widget_of(request, widgets)
         if widget is not None:
             buckets[widget.widget_id][int(at // widget.interval_seconds)] += 1
-    return {name: (sum(b.values()), len(b)) for name, b in buckets.items()}
+            offsets[widget.widget_id].append(at % widget.interval_seconds)
+    return {name: (sum(b.values()), len(b), offsets[name]) for name, b in buckets.items()}
 
 
 def rss_mb(pid: int) -> float:
