@@ -13,6 +13,8 @@ Reports
 
     python bench/bench_viewers.py                 # 20 sessions, 70 s watched
     python bench/bench_viewers.py --sessions 5 --watch 35 --delay 0.25
+    git archive main | tar -x -C /tmp/main-copy   # fresh installs side by side with main's:
+    python bench/bench_viewers.py --fresh-only --fresh-runs 5 --baseline /tmp/main-copy
 """
 
 from __future__ import annotations
@@ -154,10 +156,10 @@ def open_dashboard(browser: Browser, url: str) -> tuple[Page, float]:
     return page, time.perf_counter() - started
 
 
-def fresh_install(browser: Browser, folder: Path) -> tuple[float, float]:
-    """A first start on an empty data folder with no Stripe key (the demo account, as a new
-    user sees it): (seconds from start to healthy, seconds from opening the page to the first
-    widget content)."""
+def fresh_install(browser: Browser, folder: Path, code: Path) -> tuple[float, float]:
+    """A first start of the app in `code` on an empty data folder with no Stripe key (the demo
+    account, as a new user sees it): (seconds from start to healthy, seconds from opening the
+    page to the first widget content)."""
     env = {
         "APP_DATA_DIR": str(folder / "app-data"),
         "STRIPE_SECRET_KEY": "",
@@ -165,7 +167,7 @@ def fresh_install(browser: Browser, folder: Path) -> tuple[float, float]:
         "EVENTS_POLL_ENABLED": "false",
     }
     began = time.perf_counter()
-    app = AppProcess(env, folder)
+    app = AppProcess(env, folder, cwd=code)
     healthy = time.perf_counter() - began
     try:
         page, content = open_dashboard(browser, app.url)
@@ -175,6 +177,25 @@ def fresh_install(browser: Browser, folder: Path) -> tuple[float, float]:
     return healthy, content
 
 
+def report_installs(installs: dict[str, list[tuple[float, float]]]) -> None:
+    """Each checkout's fresh installs, and their medians."""
+    for name, runs in installs.items():
+        for start, content in runs:
+            print(
+                f"fresh install (demo account), {name}: start to healthy {start:.2f} s, page "
+                f"open -> first widget content {content:.2f} s, start -> content "
+                f"{start + content:.2f} s"
+            )
+        if runs:
+            starts = statistics.median(start for start, _ in runs)
+            contents = statistics.median(content for _, content in runs)
+            totals = statistics.median(start + content for start, content in runs)
+            print(
+                f"  median of {len(runs)}, {name}: healthy {starts:.2f} s, content "
+                f"{contents:.2f} s, start -> content {totals:.2f} s"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=20)
@@ -182,16 +203,31 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.25, help="stand-in seconds per request")
     parser.add_argument("--warm-runs", type=int, default=3)
     parser.add_argument("--fresh-runs", type=int, default=3, help="fresh installs (demo)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (e.g. of main) whose fresh installs alternate with this one's",
+    )
+    parser.add_argument("--fresh-only", action="store_true", help="measure fresh installs only")
     args = parser.parse_args()
 
     widgets = api_widgets()
     stripe = CountingStripe(args.delay)
     with tempfile.TemporaryDirectory() as folder, chromium_browser() as browser:
-        installs = []
-        for run in range(args.fresh_runs):
-            (Path(folder) / f"install-{run}").mkdir()
-            installs.append(fresh_install(browser, Path(folder) / f"install-{run}"))
-            print(f"fresh install {run + 1}: {installs[-1]}", flush=True)
+        codes = {"this checkout": PROJECT_ROOT}
+        if args.baseline is not None:
+            codes["baseline " + str(args.baseline)] = args.baseline.resolve()
+        installs: dict[str, list[tuple[float, float]]] = {name: [] for name in codes}
+        for _ in range(args.fresh_runs):
+            for name, code in codes.items():
+                install = Path(folder) / f"install-{len(installs[name])}-{code.name}"
+                install.mkdir()
+                installs[name].append(fresh_install(browser, install, code))
+                print(f"fresh install, {name}: {installs[name][-1]}", flush=True)
+        if args.fresh_only:
+            stripe.close()
+            report_installs(installs)
+            return
         env = {
             "APP_DATA_DIR": str(Path(folder) / "app-data"),
             "STRIPE_SECRET_KEY": KEY,
@@ -235,11 +271,7 @@ def main() -> None:
             stripe.close()
 
     print(f"machine shared with other benches (2 cores); stand-in delay {args.delay * 1000:.0f} ms")
-    for number, (start, content) in enumerate(installs, 1):
-        print(
-            f"fresh install {number} (demo account): start to healthy {start:.2f} s, page open "
-            f"-> first widget content {content:.2f} s, start -> content {start + content:.2f} s"
-        )
+    report_installs(installs)
     print(f"app start to healthy (fresh data folder): {healthy:.2f} s")
     print(f"page open -> first widget content, fresh data folder: {fresh:.2f} s")
     print(
