@@ -1,5 +1,5 @@
 """What the first page of a new app process would otherwise do while its visitor waits: import
-the modules the pages draw with, open the credentials store (generating the encryption key on
+the modules the dashboard draws with, open the credentials store (generating the encryption key on
 a fresh install) and, on the demo account, build its data. Done once, on a background thread,
 as soon as the server is up, so it overlaps the browser loading the app."""
 
@@ -18,23 +18,21 @@ from lib.accounts import stripe_adapter_for
 log = logging.getLogger(__name__)
 
 PAGE_MODULES = (
+    "lib.render.access",
     "lib.render.gate",
     "lib.render.session",
+    "lib.render.shell",
     "lib.render.widgets",
-    "lib.render.finance",
-    "lib.render.credentials",
-    "lib.render.debugger",
-    "lib.render.webhooks",
-    "lib.render.workflows",
-    "lib.render.audit_log",
 )
-"""What `app_pages/` import: with them pandas, Altair and the widget engine."""
+"""What `app.py` and the default page (the dashboard) import: with them pandas and the widget
+engine. Other pages' modules (Altair, the finance views) load on their first visit, as before,
+so an idle process stays as small."""
 
 Lifespan = Callable[[Any], AbstractAsyncContextManager[None]]
 
 
 def warm_up() -> None:
-    """Import the page modules, open the credentials store and build the account's adapter
+    """Import the dashboard's modules, open the credentials store and build the account's adapter
     (the demo account's data when the app reads it); a failure is logged, never raised."""
     started = time.perf_counter()
     try:
