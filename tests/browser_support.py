@@ -38,11 +38,13 @@ def require_chromium() -> Path:
 
 
 @contextlib.contextmanager
-def chromium_browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, closed afterwards."""
+def chromium_browser(extra_args: tuple[str, ...] = ()) -> Iterator[Browser]:
+    """Debian's Chromium, headless (with `extra_args`), closed afterwards."""
     executable = require_chromium()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=str(executable), args=[*CHROMIUM_ARGS, *extra_args]
+        )
         try:
             yield browser
         finally:
