@@ -315,10 +315,12 @@ def main() -> None:
     for _, request in watched:
         paths[request.path] += 1
     print("  by path: " + ", ".join(f"{path} {count}" for path, count in sorted(paths.items())))
-    for name, (fetches, intervals) in fetches_per_interval(watched, widgets).items():
+    for name, (fetches, intervals, offsets) in fetches_per_interval(watched, widgets).items():
         rate = f"{fetches / intervals:.1f}" if intervals else "n/a"
+        into = ", ".join(f"+{offset:.1f}" for offset in offsets)
         print(
-            f"  {name}: {fetches} fetches in {intervals} refresh intervals -> {rate} per interval"
+            f"  {name}: {fetches} fetches in {intervals} refresh intervals -> {rate} per "
+            f"interval (s into the interval: {into or '-'})"
         )
 
 
