@@ -72,7 +72,12 @@ def render_dashboard(widgets_dir: Path, context: WidgetContext, columns: int = 2
         for cell, item in zip(st.columns(columns), row, strict=False):
             with cell:
                 render_widget(item, context)
-    watch_server_events(server_event_patterns(loaded, context), context)
+    intervals = [
+        (item.definition.data_source.refresh_interval or DEFAULT_CACHE_SECONDS * 1000) / 1000
+        for item in loaded
+        if item.definition is not None and item.definition.data_source.type == "api"
+    ]
+    watch_server_events(server_event_patterns(loaded, context), context, intervals)
 
 
 def server_event_patterns(loaded: list[LoadedWidget], context: WidgetContext) -> list[str]:
@@ -92,17 +97,24 @@ def server_event_patterns(loaded: list[LoadedWidget], context: WidgetContext) ->
     return list(patterns)
 
 
-def watch_server_events(patterns: list[str], context: WidgetContext) -> None:
+def watch_server_events(
+    patterns: list[str], context: WidgetContext, intervals: list[float] | None = None
+) -> None:
     """One small fragment per page that looks every SERVER_EVENT_CHECK_MS for a stored server
-    event matching `patterns` and reruns the page when one arrived, so each widget's own
-    fragment reruns only on its refresh interval (cheap for many open sessions)."""
+    event matching `patterns`, and at the widgets' refresh `intervals` (seconds), and reruns
+    the page when an event arrived or an interval began: each widget's own fragment then needs
+    to rerun only on its interval (cheap for many open sessions), and its data is as fresh as
+    when every fragment reran every few seconds."""
     marker_of = context.refresh_marker
     if not patterns or marker_of is None:
         return
+    periods = sorted(set(intervals or []))
 
     @st.fragment(run_every=timedelta(milliseconds=SERVER_EVENT_CHECK_MS))
     def server_event_watch() -> None:
-        marker = marker_of(patterns)
+        now = time.time()
+        buckets = ",".join(str(math.floor(now / seconds)) for seconds in periods)
+        marker = f"{marker_of(patterns)}|{buckets}"
         seen = st.session_state.get(_SEEN_MARKER_KEY)
         st.session_state[_SEEN_MARKER_KEY] = marker
         if seen is not None and seen != marker:
