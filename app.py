@@ -8,6 +8,7 @@ import streamlit as st
 from lib.config import PROJECT_ROOT, follow_streamlit_secrets_files, settings_or_exit
 from lib.http_routes import build_routes
 from lib.providers.masking import install_log_redaction
+from lib.render.warm_up import with_warm_up
 from lib.tcp_nodelay import with_nodelay_listeners
 from lib.workflows.runtime import app_lifespan
 
@@ -18,8 +19,14 @@ install_log_redaction()
 # The app's settings must come from the secrets files st.login reads (`--secrets.files` too).
 follow_streamlit_secrets_files(lambda: st.get_option("secrets.files"))
 settings_or_exit()  # a bad setting stops the start with a plain line naming it
-# Streamlit leaves Nagle on for accepted connections (~40 ms per small response): see the module.
-app = st.App("app.py", routes=build_routes(), lifespan=with_nodelay_listeners(app_lifespan()))
+# Streamlit leaves Nagle on for accepted connections (~40 ms per small response): see the
+# module. Once it serves, the first page's imports and the demo data are prepared in the
+# background.
+app = st.App(
+    "app.py",
+    routes=build_routes(),
+    lifespan=with_nodelay_listeners(with_warm_up(app_lifespan())),
+)
 
 if __name__ == "__main__":
     from lib.render.access import current_actor, render_identity

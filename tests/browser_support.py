@@ -8,8 +8,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, sync_playwright
 
 from lib.config import PROJECT_ROOT
 from tests.ci import missing_requirement
@@ -38,18 +38,35 @@ def require_chromium() -> Path:
 
 
 @contextlib.contextmanager
+def chromium_browser(extra_args: tuple[str, ...] = ()) -> Iterator[Browser]:
+    """Debian's Chromium, headless (with `extra_args`), closed afterwards."""
+    executable = require_chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(executable), args=[*CHROMIUM_ARGS, *extra_args]
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_session_page(browser: Browser, width: int = 1400, height: int = 1000) -> Page:
+    """A page in a context of its own (its own cookies, so its own app session) that waits up
+    to WAIT_MS for what a step looks for."""
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    page.set_default_timeout(WAIT_MS)
+    return page
+
+
+@contextlib.contextmanager
 def chromium_page(width: int, height: int) -> Iterator[Page]:
     """A page of `width` x `height` pixels in Debian's Chromium that waits up to WAIT_MS for
     what a step looks for; the browser is closed afterwards."""
-    executable = require_chromium()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            page.set_default_timeout(WAIT_MS)
-            yield page
-        finally:
-            browser.close()
+    with chromium_browser() as browser:
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.set_default_timeout(WAIT_MS)
+        yield page
 
 
 @contextlib.contextmanager

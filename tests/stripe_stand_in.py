@@ -4,6 +4,7 @@ check, for the keys a test lets in and no others. Point the app at it with `STRI
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,10 +19,14 @@ _NOT_FORWARDED = frozenset({"authorization", "host", "content-length", "connecti
 
 class StripeStandIn(LoopbackServer):
     """Answers every `/v1/...` request made with one of `accepted_keys` as the demo account does
-    (with `account` as `GET /v1/account`); any other key gets Stripe's 401."""
+    (with `account` as `GET /v1/account`), after `delay` seconds as a distant server would; any
+    other key gets Stripe's 401."""
 
-    def __init__(self, accepted_keys: Iterable[str], account: Mapping[str, Any]) -> None:
+    def __init__(
+        self, accepted_keys: Iterable[str], account: Mapping[str, Any], delay: float = 0.0
+    ) -> None:
         super().__init__()
+        self.delay = delay
         self.accepted_keys = frozenset(accepted_keys)
         self._account = dict(account)
         self._demo = DemoStripeTransport()
@@ -37,6 +42,7 @@ class StripeStandIn(LoopbackServer):
         return {bearer_key(request) for request in self.requests_to(path)}
 
     def _answer_as_stripe(self, request: RecordedRequest) -> Reply:
+        time.sleep(self.delay)
         if bearer_key(request) not in self.accepted_keys:
             error = {"type": "invalid_request_error", "message": "Invalid API Key provided"}
             return Reply(status=401, json={"error": error})

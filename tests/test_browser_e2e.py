@@ -100,6 +100,19 @@ def store_webhook_event(database_url: str, event: dict[str, Any]) -> None:
         engine.dispose()
 
 
+def store_payment_event(database_url: str, event_id: str, charge_id: str) -> None:
+    """Store a `charge.succeeded` event that just happened, as the webhook endpoint would."""
+    store_webhook_event(
+        database_url,
+        {
+            "id": event_id,
+            "type": "charge.succeeded",
+            "created": int(time.time()),
+            "data": {"object": {"id": charge_id, "amount": 1500, "currency": "eur"}},
+        },
+    )
+
+
 def test_a_selected_payment_reaches_the_customer_widget_and_the_event_debugger(
     served_app: ServedApp, page: Page, request: pytest.FixtureRequest
 ) -> None:
@@ -135,15 +148,7 @@ def test_a_selected_payment_reaches_the_customer_widget_and_the_event_debugger(
         details.wait_for(state="detached")
 
         # A server event arriving now shows up without anyone touching the page.
-        store_webhook_event(
-            served_app.database_url,
-            {
-                "id": "evt_browser_live",
-                "type": "charge.succeeded",
-                "created": int(time.time()),
-                "data": {"object": {"id": "ch_browser_live", "amount": 1500, "currency": "eur"}},
-            },
-        )
+        store_payment_event(served_app.database_url, "evt_browser_live", "ch_browser_live")
         arrived = timeline_row(page, "stripe.payment.received")
         arrived.locator("td", has_text="server · webhook").wait_for(state="attached")
 
