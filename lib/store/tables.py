@@ -240,6 +240,35 @@ mirror_charges = sa.Table(
     sa.Index("ix_mirror_charges_account_brand", "account_key", "card_brand"),
 )
 
+mirror_charge_days = sa.Table(
+    "mirror_charge_days",
+    metadata,
+    sa.Column("account_key", sa.String(255), primary_key=True),
+    sa.Column("day", sa.BigInteger(), primary_key=True),
+    sa.Column("currency", sa.String(8), primary_key=True),
+    sa.Column("status", sa.String(16), primary_key=True),
+    sa.Column("card_brand", sa.String(32), primary_key=True),
+    sa.Column("refunded", sa.Boolean(), primary_key=True),
+    sa.Column("refund_sign", sa.SmallInteger(), primary_key=True),
+    sa.Column("disputed", sa.Boolean(), primary_key=True),
+    sa.Column("failure_code", sa.String(64), primary_key=True),
+    sa.Column("charges", sa.BigInteger(), nullable=False),
+    sa.Column("amount", sa.BigInteger(), nullable=False),
+    sa.Column("amount_refunded", sa.BigInteger(), nullable=False),
+    sa.Column("unsummed", sa.BigInteger(), nullable=False),
+)
+"""Totals of mirror_charges per account, UTC day (`day`: its first second) and the values the
+charge filters test, kept by triggers in the transaction of every write to mirror_charges
+(migration 8). `card_brand` is '' for none, `failure_code` 'unknown' for none (as the failures
+chart names it), `refund_sign` the sign of amount_refunded. `amount` and `amount_refunded` sum
+the charges within ±10^12 minor units; `unsummed` counts the others, which readers total from
+mirror_charges itself. A key whose last charge goes is deleted: no row has `charges` 0."""
+
+MIRROR_CHARGES_SEARCH = "mirror_charges_search"
+"""SQLite only: the FTS5 trigram index of mirror_charges' search_text and customer_text, by
+rowid (migration 8; absent where SQLite lacks FTS5). PostgreSQL has pg_trgm GIN indexes on the
+same columns instead."""
+
 mirror_refunds = sa.Table(
     "mirror_refunds",
     metadata,
