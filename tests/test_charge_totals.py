@@ -236,8 +236,8 @@ def assert_views_agree(engine: Engine, account: str, filters: ChargeFilters) -> 
 @pytest.fixture
 def mirrored(engine: Engine) -> Engine:
     rng = random.Random(14)
-    write(engine, ACCOUNT, some_charges(rng, 400), STAMP)
-    write(engine, OTHER, some_charges(rng, 60), STAMP)
+    write(engine, ACCOUNT, some_charges(rng, 240), STAMP)
+    write(engine, OTHER, some_charges(rng, 40), STAMP)
     return engine
 
 
@@ -255,7 +255,7 @@ def test_day_totals_and_search_follow_refetches_events_and_contact_changes(
     succeeded = sorted(i for i, row in charges.items() if row["status"] == "succeeded")
     pending = sorted(i for i, row in charges.items() if row["status"] == "pending")
     rng = random.Random(15)
-    write(mirrored, ACCOUNT, some_charges(rng, 400), STAMP + 10)  # a newer fetch of each
+    write(mirrored, ACCOUNT, some_charges(rng, 240), STAMP + 10)  # a newer fetch of each
     events: list[dict[str, Any]] = []
     for number, charge_id in enumerate(succeeded[:20]):
         refund = {
@@ -356,7 +356,7 @@ def test_filter_choices_come_from_the_totals_and_tell_no_brand_from_brand_blank(
 
 @pytest.mark.parametrize(
     "text",
-    ["blend", "BLEND", "nd", "e", 'gift "card" 100%', "100%", "_smith", "ñúñ", "ch_00", "zzz"],
+    ["blend", "nd", 'GIFT "card" 100%', "_smith", "ñúñ", "zzz"],
 )
 def test_searches_find_exactly_the_charges_containing_the_words(
     mirrored: Engine, text: str

@@ -209,35 +209,64 @@ mirror_charges = sa.Table(
     sa.Column("receipt_url", sa.Text(), nullable=True),
     sa.Column("livemode", sa.Boolean(), nullable=False),
     sa.Column("state_at", sa.BigInteger(), nullable=False),
+    # Each sort's columns then the id, as the page query orders (so a page is read in index
+    # order and stops at its last row); the rest make totals over a range covering scans.
     sa.Index(
-        "ix_mirror_charges_account_created",
+        "ix_mirror_charges_account_created_id",
         "account_key",
         "created",
+        "id",
         "currency",
         "status",
         "amount",
         "amount_refunded",
     ),
     sa.Index(
-        "ix_mirror_charges_account_status_created",
+        "ix_mirror_charges_account_status_created_id",
         "account_key",
         "status",
         "created",
+        "id",
         "currency",
         "amount",
         "amount_refunded",
     ),
     sa.Index(
-        "ix_mirror_charges_account_currency_created",
+        "ix_mirror_charges_account_currency_created_id",
         "account_key",
         "currency",
         "created",
+        "id",
         "status",
         "amount",
         "amount_refunded",
     ),
+    sa.Index("ix_mirror_charges_account_status_id", "account_key", "status", "id"),
     sa.Index("ix_mirror_charges_account_customer", "account_key", "customer_id"),
     sa.Index("ix_mirror_charges_account_brand", "account_key", "card_brand"),
+)
+
+# Sorting by amount goes currency A to Z, then amount and id in the chosen direction: one index
+# per direction. Sorting by customer orders by the name shown.
+sa.Index(
+    "ix_mirror_charges_account_currency_amount_id",
+    mirror_charges.c.account_key,
+    mirror_charges.c.currency,
+    mirror_charges.c.amount,
+    mirror_charges.c.id,
+)
+sa.Index(
+    "ix_mirror_charges_account_currency_amount_desc_id_desc",
+    mirror_charges.c.account_key,
+    mirror_charges.c.currency,
+    mirror_charges.c.amount.desc(),
+    mirror_charges.c.id.desc(),
+)
+sa.Index(
+    "ix_mirror_charges_account_customer_shown_id",
+    mirror_charges.c.account_key,
+    sa.func.coalesce(mirror_charges.c.customer_email, mirror_charges.c.customer_name),
+    mirror_charges.c.id,
 )
 
 mirror_charge_days = sa.Table(
