@@ -42,14 +42,16 @@ from sqlalchemy.engine import Engine, make_url
 from lib.demo import DEMO_API_KEY, DemoAccount, DemoStripeTransport
 from lib.finance import (
     ChargeFilters,
+    charge_groups,
     charges_page,
     currency_summaries,
-    daily_volume,
-    failures_by_code,
+    failures_of,
     filter_choices,
+    summaries_of,
     to_query_params,
+    volume_of,
 )
-from lib.finance.charges import page_statement, summary_statements
+from lib.finance.charges import group_statements, page_statement
 from lib.providers.stripe import StripeAdapter
 from lib.providers.types import ProviderCredentials
 from lib.store import create_db_engine, migrate
@@ -390,7 +392,8 @@ def time_filter(engine: Engine, name: str, filters: ChargeFilters, now: datetime
     runs with the Charges tab open, and with the Charts tab open (only the open tab runs)."""
 
     def first_view() -> int:
-        total = sum(s.count for s in currency_summaries(engine, FILTER_ACCOUNT, filters, now))
+        groups = charge_groups(engine, FILTER_ACCOUNT, filters, now)
+        total = sum(s.count for s in summaries_of(groups))
         charges_page(engine, FILTER_ACCOUNT, filters, now, total=total)
         return total
 
@@ -406,9 +409,10 @@ def time_filter(engine: Engine, name: str, filters: ChargeFilters, now: datetime
             read_states(connection, FILTER_ACCOUNT)
         apply_stored_events(engine, FILTER_ACCOUNT)
         filter_choices(engine, FILTER_ACCOUNT)
-        currency_summaries(engine, FILTER_ACCOUNT, filters, now)
-        daily_volume(engine, FILTER_ACCOUNT, filters, now)
-        failures_by_code(engine, FILTER_ACCOUNT, filters, now)
+        groups = charge_groups(engine, FILTER_ACCOUNT, filters, now)
+        summaries_of(groups)
+        volume_of(groups)
+        failures_of(groups)
 
     matches = first_view()
     return Timing(
@@ -498,7 +502,7 @@ def print_plans(engine: Engine, now: datetime) -> None:
             continue
         total = sum(s.count for s in currency_summaries(engine, FILTER_ACCOUNT, filters, now))
         statements = [
-            *(("summary", s) for s in summary_statements(engine, FILTER_ACCOUNT, filters, now)),
+            *(("summary", s) for s in group_statements(engine, FILTER_ACCOUNT, filters, now)),
             ("page", page_statement(engine, FILTER_ACCOUNT, filters, now, total=total)),
         ]
         print(f"\n-- {name}")

@@ -114,6 +114,9 @@ Bounds = tuple[int | None, int | None]
 _search_indexes: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 MIN_INDEXED_SEARCH = 3
 """Characters a search term needs for the trigram index; shorter ones scan the charges."""
+WALK_ABOVE = 20_000
+"""Matches of a search above which a page walks the sort's index and looks each charge up in
+the search's matches, instead of sorting all of them."""
 
 
 def charge_conditions(
@@ -123,10 +126,12 @@ def charge_conditions(
     *,
     bounds: Bounds | None = None,
     search_index: bool = False,
+    walk: bool = False,
 ) -> list[sa.ColumnElement[bool]]:
     """The WHERE conditions for `filters` on this account's charges; `bounds` replaces the
     filters' time range, and `search_index` (SQLite with the FTS5 index, see
-    `has_search_index`) narrows searches through that index first.
+    `has_search_index`) narrows searches through that index first: reading the matches one by
+    one, or with `walk` as a set that rows found by another index are looked up in.
 
     Raises AmountError when the amount range cannot be applied (see ChargeFilters).
     """
@@ -147,7 +152,7 @@ def charge_conditions(
     if maximum is not None:
         conditions.append(charges.amount <= maximum)
     if customer := search_term(filters.customer):
-        conditions.extend(_contains(charges.customer_text, customer, search_index))
+        conditions.extend(_contains(charges.customer_text, customer, search_index, walk))
     if filters.brands:
         conditions.append(charges.card_brand.in_(filters.brands))
     if filters.refunded == "full":
@@ -159,12 +164,12 @@ def charge_conditions(
     if filters.disputed != "any":
         conditions.append(charges.disputed.is_(filters.disputed == "yes"))
     if text := search_term(filters.text):
-        conditions.extend(_contains(charges.search_text, text, search_index))
+        conditions.extend(_contains(charges.search_text, text, search_index, walk))
     return conditions
 
 
 def _contains(
-    column: sa.Column[str], term: str, search_index: bool
+    column: sa.Column[str], term: str, search_index: bool, walk: bool
 ) -> list[sa.ColumnElement[bool]]:
     """`column` contains `term`; with `search_index`, only among the rows whose trigrams the
     FTS5 index finds (a superset: its case folding is per character), then checked by LIKE."""
@@ -178,7 +183,9 @@ def _contains(
         .select_from(index)
         .where(sa.literal_column(MIRROR_CHARGES_SEARCH).op("MATCH")(f"{column.name} : {phrase}"))
     )
-    return [sa.literal_column(f"{mirror_charges.name}.rowid").in_(matching), found]
+    # SQLite uses no index for a term under unary +: the matches become a set to look up in.
+    rowid = f"{'+' if walk else ''}{mirror_charges.name}.rowid"
+    return [sa.literal_column(rowid).in_(matching), found]
 
 
 def has_search_index(engine: Engine) -> bool:
@@ -315,129 +322,128 @@ def charges_page(
     return ChargesPage(frame, total, page, page_size)
 
 
-def summary_statements(
+@dataclass(frozen=True)
+class ChargeGroup:
+    """The filtered charges of one UTC day, currency and status (failed ones also per failure
+    code, 'unknown' for none): how many, and their amounts and refunded amounts summed."""
+
+    day: int
+    currency: str
+    status: str
+    failure_code: str | None
+    count: int
+    amount: int
+    amount_refunded: int
+
+
+def group_statements(
     engine: Engine, account_key: str, filters: ChargeFilters, now: datetime
 ) -> list[sa.Select[Any]]:
-    """The queries of `currency_summaries`: per currency, charges, succeeded, failed, gross,
-    refunded and unsummed (see mirror_charge_days), from the per-day totals first if used."""
+    """The queries of `charge_groups`: the per-day totals of the whole days first when they
+    can answer, then the charges of the rest of the range."""
     slices = time_slices(filters, now)
     statements = []
     if slices.days is not None:
         totals = mirror_charge_days.c
-        succeeded = totals.status == "succeeded"
+        code = sa.case((totals.status == "failed", totals.failure_code)).label("failure_code")
         statements.append(
             sa.select(
+                totals.day,
                 totals.currency,
+                totals.status,
+                code,
                 sa.func.sum(totals.charges).label("count"),
-                sa.func.sum(sa.case((succeeded, totals.charges), else_=0)).label("succeeded"),
-                sa.func.sum(sa.case((totals.status == "failed", totals.charges), else_=0)).label(
-                    "failed"
-                ),
-                sa.func.sum(sa.case((succeeded, totals.amount), else_=0)).label("gross"),
-                sa.func.sum(sa.case((succeeded, totals.amount_refunded), else_=0)).label(
-                    "refunded"
-                ),
+                sa.func.sum(totals.amount).label("amount"),
+                sa.func.sum(totals.amount_refunded).label("amount_refunded"),
                 sa.func.sum(totals.unsummed).label("unsummed"),
             )
             .where(*day_conditions(account_key, filters, slices.days))
-            .group_by(totals.currency)
+            .group_by(totals.day, totals.currency, totals.status, code)
         )
     search_index = has_search_index(engine)
     for bounds in slices.rows:
-        statements.append(_rows_summary(account_key, filters, now, bounds, search_index))
+        statements.append(_rows_groups(account_key, filters, now, bounds, search_index))
     return statements
 
 
-def _rows_summary(
+def _rows_groups(
     account_key: str, filters: ChargeFilters, now: datetime, bounds: Bounds, search_index: bool
 ) -> sa.Select[Any]:
     charges = mirror_charges.c
-    succeeded = charges.status == "succeeded"
-    # An expression, not the bare column: grouping by the column makes SQLite walk the currency
-    # index for its order and look up every row, several times slower than a covering scan.
-    currency = sa.func.coalesce(charges.currency, "").label("currency")
+    day = _floor_day(charges.created).label("day")
+    # Only failed charges read failure_code: the others are counted from the covering index.
+    code = sa.case(
+        (charges.status == "failed", sa.func.coalesce(charges.failure_code, "unknown"))
+    ).label("failure_code")
     conditions = charge_conditions(
         account_key, filters, now, bounds=bounds, search_index=search_index
     )
     return (
         sa.select(
-            currency,
+            day,
+            charges.currency,
+            charges.status,
+            code,
             sa.func.count().label("count"),
-            sa.func.sum(sa.case((succeeded, 1), else_=0)).label("succeeded"),
-            sa.func.sum(sa.case((charges.status == "failed", 1), else_=0)).label("failed"),
-            sa.func.sum(sa.case((succeeded, charges.amount), else_=0)).label("gross"),
-            sa.func.sum(sa.case((succeeded, charges.amount_refunded), else_=0)).label("refunded"),
+            sa.func.sum(charges.amount).label("amount"),
+            sa.func.sum(charges.amount_refunded).label("amount_refunded"),
             sa.literal(0).label("unsummed"),
         )
         .where(*conditions)
-        .group_by(currency)
+        .group_by(day, charges.currency, charges.status, code)
     )
 
 
-def currency_summaries(
+def charge_groups(
     engine: Engine, account_key: str, filters: ChargeFilters, now: datetime
-) -> list[CurrencySummary]:
-    """Per currency (alphabetical), the count and totals of the filtered charges."""
-    statements = summary_statements(engine, account_key, filters, now)
+) -> list[ChargeGroup]:
+    """The filtered charges per UTC day, currency, status and failure code: what the summary
+    and the charts are made of (`summaries_of`, `volume_of`, `failures_of`)."""
+    statements = group_statements(engine, account_key, filters, now)
     with engine.connect() as connection:
         rows = [row for statement in statements for row in connection.execute(statement)]
         if any(row.unsummed for row in rows):
-            # Amounts too large for the per-day totals: total these charges one by one.
-            whole = filters.time_bounds(now)
-            statement = _rows_summary(account_key, filters, now, whole, has_search_index(engine))
-            rows = list(connection.execute(statement))
-    totals: dict[str, list[int]] = {}
+            # Amounts too large for the per-day totals: count these charges one by one.
+            whole = _rows_groups(
+                account_key, filters, now, filters.time_bounds(now), has_search_index(engine)
+            )
+            rows = list(connection.execute(whole))
+    merged: dict[tuple[int, str, str, str | None], list[int]] = {}
     for row in rows:
-        found = totals.setdefault(row.currency, [0, 0, 0, 0, 0])
-        for index, value in enumerate((row.count, row.succeeded, row.failed, row.gross)):
-            found[index] += int(value)
-        found[4] += int(row.refunded)
+        key = (int(row.day), row.currency, row.status, row.failure_code)
+        found = merged.setdefault(key, [0, 0, 0])
+        found[0] += int(row.count)
+        found[1] += int(row.amount)
+        found[2] += int(row.amount_refunded)
     return [
-        CurrencySummary(currency, count, succeeded, failed, gross, refunded)
-        for currency, (count, succeeded, failed, gross, refunded) in sorted(totals.items())
+        ChargeGroup(day, currency, status, code, count, amount, refunded)
+        for (day, currency, status, code), (count, amount, refunded) in merged.items()
         if count
     ]
 
 
-def _floor_day(seconds: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
-    """The first second of the UTC day of `seconds` (before 1970 too)."""
-    return seconds - ((seconds % DAY_SECONDS) + DAY_SECONDS) % DAY_SECONDS
+def summaries_of(groups: list[ChargeGroup]) -> list[CurrencySummary]:
+    """Per currency (alphabetical), the count and totals of the grouped charges."""
+    totals: dict[str, list[int]] = {}
+    for group in groups:
+        found = totals.setdefault(group.currency, [0, 0, 0, 0, 0])
+        succeeded = group.status == "succeeded"
+        found[0] += group.count
+        found[1] += group.count if succeeded else 0
+        found[2] += group.count if group.status == "failed" else 0
+        found[3] += group.amount if succeeded else 0
+        found[4] += group.amount_refunded if succeeded else 0
+    return [CurrencySummary(currency, *values) for currency, values in sorted(totals.items())]
 
 
-def daily_volume(
-    engine: Engine, account_key: str, filters: ChargeFilters, now: datetime
-) -> pd.DataFrame:
+def volume_of(groups: list[ChargeGroup]) -> pd.DataFrame:
     """Gross succeeded volume per UTC day and currency: columns day (UTC timestamp), currency,
     gross (minor units). Days without volume inside the data's span are filled with 0."""
-    slices = time_slices(filters, now)
-    statements: list[sa.Select[Any]] = []
-    if slices.days is not None:
-        totals = mirror_charge_days.c
-        statements.append(
-            sa.select(
-                totals.day,
-                totals.currency,
-                sa.func.sum(totals.amount).label("gross"),
-                sa.func.sum(totals.unsummed).label("unsummed"),
-            )
-            .where(*day_conditions(account_key, filters, slices.days), totals.status == "succeeded")
-            .group_by(totals.day, totals.currency)
-        )
-    search_index = has_search_index(engine)
-    statements += [
-        _rows_volume(account_key, filters, now, bounds, search_index) for bounds in slices.rows
-    ]
-    with engine.connect() as connection:
-        rows = [row for statement in statements for row in connection.execute(statement)]
-        if any(row.unsummed for row in rows):
-            whole = filters.time_bounds(now)
-            rows = list(
-                connection.execute(_rows_volume(account_key, filters, now, whole, search_index))
-            )
     volume: dict[tuple[int, str], int] = {}
-    for row in rows:
-        key = (int(row.day), row.currency)
-        volume[key] = volume.get(key, 0) + int(row.gross)
+    for group in groups:
+        if group.status == "succeeded":
+            key = (group.day, group.currency)
+            volume[key] = volume.get(key, 0) + group.amount
     if not volume:
         return pd.DataFrame({"day": [], "currency": [], "gross": []})
     found = pd.DataFrame(
@@ -455,60 +461,42 @@ def daily_volume(
     return frame
 
 
-def _rows_volume(
-    account_key: str, filters: ChargeFilters, now: datetime, bounds: Bounds, search_index: bool
-) -> sa.Select[Any]:
-    charges = mirror_charges.c
-    day = _floor_day(charges.created).label("day")
-    conditions = charge_conditions(
-        account_key, filters, now, bounds=bounds, search_index=search_index
-    )
-    return (
-        sa.select(
-            day,
-            charges.currency,
-            sa.func.sum(charges.amount).label("gross"),
-            sa.literal(0).label("unsummed"),
-        )
-        .where(*conditions, charges.status == "succeeded")
-        .group_by(day, charges.currency)
-    )
+def failures_of(groups: list[ChargeGroup]) -> pd.DataFrame:
+    """Failed charges per `failure_code` (most frequent first): columns failure_code, count."""
+    counts: dict[str, int] = {}
+    for group in groups:
+        if group.status == "failed" and group.failure_code is not None:
+            counts[group.failure_code] = counts.get(group.failure_code, 0) + group.count
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    frame = pd.DataFrame(ranked, columns=["failure_code", "count"])
+    frame["count"] = frame["count"].astype("int64")
+    return frame
+
+
+def currency_summaries(
+    engine: Engine, account_key: str, filters: ChargeFilters, now: datetime
+) -> list[CurrencySummary]:
+    """Per currency (alphabetical), the count and totals of the filtered charges."""
+    return summaries_of(charge_groups(engine, account_key, filters, now))
+
+
+def daily_volume(
+    engine: Engine, account_key: str, filters: ChargeFilters, now: datetime
+) -> pd.DataFrame:
+    """Gross succeeded volume per UTC day and currency (see `volume_of`)."""
+    return volume_of(charge_groups(engine, account_key, filters, now))
 
 
 def failures_by_code(
     engine: Engine, account_key: str, filters: ChargeFilters, now: datetime
 ) -> pd.DataFrame:
-    """Failed charges per `failure_code` (most frequent first): columns failure_code, count."""
-    slices = time_slices(filters, now)
-    statements: list[sa.Select[Any]] = []
-    if slices.days is not None:
-        totals = mirror_charge_days.c
-        statements.append(
-            sa.select(totals.failure_code, sa.func.sum(totals.charges).label("count"))
-            .where(*day_conditions(account_key, filters, slices.days), totals.status == "failed")
-            .group_by(totals.failure_code)
-        )
-    charges = mirror_charges.c
-    code = sa.func.coalesce(charges.failure_code, "unknown").label("failure_code")
-    search_index = has_search_index(engine)
-    for bounds in slices.rows:
-        conditions = charge_conditions(
-            account_key, filters, now, bounds=bounds, search_index=search_index
-        )
-        statements.append(
-            sa.select(code, sa.func.count().label("count"))
-            .where(*conditions, charges.status == "failed")
-            .group_by(code)
-        )
-    counts: dict[str, int] = {}
-    with engine.connect() as connection:
-        for statement in statements:
-            for row in connection.execute(statement):
-                counts[row.failure_code] = counts.get(row.failure_code, 0) + int(row.count)
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    frame = pd.DataFrame(ranked, columns=["failure_code", "count"])
-    frame["count"] = frame["count"].astype("int64")
-    return frame
+    """Failed charges per `failure_code` (see `failures_of`)."""
+    return failures_of(charge_groups(engine, account_key, filters, now))
+
+
+def _floor_day(seconds: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
+    """The first second of the UTC day of `seconds` (before 1970 too)."""
+    return seconds - ((seconds % DAY_SECONDS) + DAY_SECONDS) % DAY_SECONDS
 
 
 def filter_choices(engine: Engine, account_key: str) -> tuple[list[str], list[str]]:

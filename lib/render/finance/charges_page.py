@@ -15,9 +15,10 @@ from lib.finance import (
     PAGE_SIZE,
     ChargeFilters,
     CurrencySummary,
+    charge_groups,
     charges_page,
-    currency_summaries,
     from_query_params,
+    summaries_of,
     to_query_params,
 )
 from lib.money import format_money
@@ -62,7 +63,9 @@ def render_charges_page() -> None:
     account, engine = opened
     now = datetime.now(UTC)
     filters = filter_controls(engine, account.key, now)
-    summaries = currency_summaries(engine, account.key, filters, now)
+    # One read of the filtered charges per day, currency and status gives the summary and charts.
+    groups = charge_groups(engine, account.key, filters, now)
+    summaries = summaries_of(groups)
     total = sum(summary.count for summary in summaries)
     _render_summary(summaries, total)
     # Rerun on switch so only the open tab runs its queries: charts cost nothing while hidden.
@@ -70,7 +73,7 @@ def render_charges_page() -> None:
     if charts_tab.open:
         _sync_url(filters.with_changes(page=_linked_page(filters)))
         with charts_tab:
-            render_charge_charts(engine, account.key, filters, now)
+            render_charge_charts(groups)
     else:
         with table_tab:
             _render_charges_tab(engine, account, filters, now, total)
