@@ -764,6 +764,8 @@ def _v8_charge_days_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("amount_refunded", sa.BigInteger(), nullable=False),
         sa.Column("unsummed", sa.BigInteger(), nullable=False),
+        # Read by key ranges: on SQLite the rows are kept in key order, no separate index.
+        sqlite_with_rowid=False,
     )
 
 

@@ -285,6 +285,7 @@ mirror_charge_days = sa.Table(
     sa.Column("amount", sa.BigInteger(), nullable=False),
     sa.Column("amount_refunded", sa.BigInteger(), nullable=False),
     sa.Column("unsummed", sa.BigInteger(), nullable=False),
+    sqlite_with_rowid=False,
 )
 """Totals of mirror_charges per account, UTC day (`day`: its first second) and the values the
 charge filters test, kept by triggers in the transaction of every write to mirror_charges
