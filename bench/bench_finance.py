@@ -56,6 +56,7 @@ from lib.providers.stripe import StripeAdapter
 from lib.providers.types import ProviderCredentials
 from lib.store import create_db_engine, migrate
 from lib.store.db import SQLITE_FILE_NAME
+from lib.store.tables import mirror_charges
 from lib.sync import apply_stored_events, read_states, sync_mirror, write_objects
 from lib.sync.records import search_text
 from lib.sync.store import refresh_planner_statistics
@@ -113,6 +114,20 @@ def make_customers(rng: random.Random, count: int, now: int) -> list[dict[str, A
     return customers
 
 
+def _status_and_amounts(rng: random.Random, currency: str) -> tuple[str, int, int]:
+    """A charge's status, amount and refunded amount: 85% succeeded (8% of them refunded, most
+    in full), 10% failed, 5% pending."""
+    roll = rng.random()
+    status = "succeeded" if roll < 0.85 else "failed" if roll < 0.95 else "pending"
+    amount = (
+        rng.randint(5, 500) * (100 if currency != "jpy" else 150) * (10 if currency == "kwd" else 1)
+    )
+    refunded = 0
+    if status == "succeeded" and rng.random() < 0.08:
+        refunded = amount if rng.random() < 0.6 else amount // 4
+    return status, amount, refunded
+
+
 def make_charges(
     rng: random.Random, count: int, customers: list[dict[str, Any]], now: int, span_days: int
 ) -> list[dict[str, Any]]:
@@ -122,16 +137,7 @@ def make_charges(
     charges = []
     for number in range(count):
         currency = rng.choices(codes, weights)[0]
-        roll = rng.random()
-        status = "succeeded" if roll < 0.85 else "failed" if roll < 0.95 else "pending"
-        amount = (
-            rng.randint(5, 500)
-            * (100 if currency != "jpy" else 150)
-            * (10 if currency == "kwd" else 1)
-        )
-        refunded = 0
-        if status == "succeeded" and rng.random() < 0.08:
-            refunded = amount if rng.random() < 0.6 else amount // 4
+        status, amount, refunded = _status_and_amounts(rng, currency)
         customer = rng.choice(customers)
         charge_id = f"ch_{number:024d}"
         brand = rng.choices(brands, brand_weights)[0]
@@ -202,30 +208,7 @@ def make_charges(
     return charges
 
 
-CHARGE_COLUMNS = (
-    "account_key",
-    "id",
-    "created",
-    "amount",
-    "amount_refunded",
-    "currency",
-    "status",
-    "customer_id",
-    "customer_email",
-    "customer_name",
-    "customer_text",
-    "search_text",
-    "description",
-    "refunded",
-    "disputed",
-    "card_brand",
-    "card_last4",
-    "failure_code",
-    "failure_message",
-    "receipt_url",
-    "livemode",
-    "state_at",
-)
+CHARGE_COLUMNS = tuple(column.name for column in mirror_charges.columns)
 INSERT_BATCH = 20_000
 
 
@@ -245,16 +228,7 @@ def charge_rows(
     brand_at = list(itertools.accumulate(brand_weights))
     for number in range(count):
         currency = codes[bisect.bisect(currency_at, rng.random() * currency_at[-1])]
-        roll = rng.random()
-        status = "succeeded" if roll < 0.85 else "failed" if roll < 0.95 else "pending"
-        amount = (
-            rng.randint(5, 500)
-            * (100 if currency != "jpy" else 150)
-            * (10 if currency == "kwd" else 1)
-        )
-        refunded = 0
-        if status == "succeeded" and rng.random() < 0.08:
-            refunded = amount if rng.random() < 0.6 else amount // 4
+        status, amount, refunded = _status_and_amounts(rng, currency)
         customer = customers[rng.randrange(len(customers))]
         charge_id = f"ch_{number:024d}"
         brand = brands[bisect.bisect(brand_at, rng.random() * brand_at[-1])]

@@ -34,16 +34,7 @@ NOW = datetime(2026, 11, 15, 13, 30, 15, tzinfo=UTC)
 STAMP = int(NOW.timestamp())
 ACCOUNT = "acct-a"
 OTHER = "acct-b"
-DAY_KEY = (
-    "day",
-    "currency",
-    "status",
-    "card_brand",
-    "refunded",
-    "refund_sign",
-    "disputed",
-    "failure_code",
-)
+DAY_KEY = tuple(column.name for column in mirror_charge_days.primary_key.columns)[1:]
 FILTERS = [
     ChargeFilters(),
     ChargeFilters(preset="all"),
