@@ -366,7 +366,7 @@ def time_filter(engine: Engine, name: str, filters: ChargeFilters, now: datetime
     runs with the Charges tab open, and with the Charts tab open (only the open tab runs)."""
 
     def first_view() -> int:
-        groups = charge_groups(engine, FILTER_ACCOUNT, filters, now)
+        groups = charge_groups(engine, FILTER_ACCOUNT, filters, now, by_day=False)
         total = sum(s.count for s in summaries_of(groups))
         charges_page(engine, FILTER_ACCOUNT, filters, now, total=total)
         return total
@@ -476,7 +476,12 @@ def print_plans(engine: Engine, now: datetime) -> None:
             continue
         total = sum(s.count for s in currency_summaries(engine, FILTER_ACCOUNT, filters, now))
         statements = [
-            *(("summary", s) for s in group_statements(engine, FILTER_ACCOUNT, filters, now)),
+            *(
+                ("summary", statement)
+                for statement in group_statements(
+                    engine, FILTER_ACCOUNT, filters, now, by_day=False
+                )
+            ),
             ("page", page_statement(engine, FILTER_ACCOUNT, filters, now, total=total)),
         ]
         print(f"\n-- {name}")

@@ -327,7 +327,8 @@ class ChargeGroup:
     """The filtered charges of one UTC day, currency and status (failed ones also per failure
     code, 'unknown' for none): how many, and their amounts and refunded amounts summed."""
 
-    day: int
+    day: int | None
+    """The day's first second (UTC); None when grouped over the whole range."""
     currency: str
     status: str
     failure_code: str | None
@@ -337,7 +338,7 @@ class ChargeGroup:
 
 
 def group_statements(
-    engine: Engine, account_key: str, filters: ChargeFilters, now: datetime
+    engine: Engine, account_key: str, filters: ChargeFilters, now: datetime, *, by_day: bool
 ) -> list[sa.Select[Any]]:
     """The queries of `charge_groups`: the per-day totals of the whole days first when they
     can answer, then the charges of the rest of the range."""
@@ -346,9 +347,10 @@ def group_statements(
     if slices.days is not None:
         totals = mirror_charge_days.c
         code = sa.case((totals.status == "failed", totals.failure_code)).label("failure_code")
+        day = totals.day if by_day else sa.null()
         statements.append(
             sa.select(
-                totals.day,
+                day.label("day"),
                 totals.currency,
                 totals.status,
                 code,
@@ -358,19 +360,24 @@ def group_statements(
                 sa.func.sum(totals.unsummed).label("unsummed"),
             )
             .where(*day_conditions(account_key, filters, slices.days))
-            .group_by(totals.day, totals.currency, totals.status, code)
+            .group_by(*([totals.day] if by_day else []), totals.currency, totals.status, code)
         )
     search_index = has_search_index(engine)
     for bounds in slices.rows:
-        statements.append(_rows_groups(account_key, filters, now, bounds, search_index))
+        statements.append(_rows_groups(account_key, filters, now, bounds, search_index, by_day))
     return statements
 
 
 def _rows_groups(
-    account_key: str, filters: ChargeFilters, now: datetime, bounds: Bounds, search_index: bool
+    account_key: str,
+    filters: ChargeFilters,
+    now: datetime,
+    bounds: Bounds,
+    search_index: bool,
+    by_day: bool,
 ) -> sa.Select[Any]:
     charges = mirror_charges.c
-    day = _floor_day(charges.created).label("day")
+    day = _floor_day(charges.created) if by_day else sa.null()
     # Only failed charges read failure_code: the others are counted from the covering index.
     code = sa.case(
         (charges.status == "failed", sa.func.coalesce(charges.failure_code, "unknown"))
@@ -380,7 +387,7 @@ def _rows_groups(
     )
     return (
         sa.select(
-            day,
+            day.label("day"),
             charges.currency,
             charges.status,
             code,
@@ -390,27 +397,37 @@ def _rows_groups(
             sa.literal(0).label("unsummed"),
         )
         .where(*conditions)
-        .group_by(day, charges.currency, charges.status, code)
+        .group_by(*([day] if by_day else []), charges.currency, charges.status, code)
     )
 
 
 def charge_groups(
-    engine: Engine, account_key: str, filters: ChargeFilters, now: datetime
+    engine: Engine,
+    account_key: str,
+    filters: ChargeFilters,
+    now: datetime,
+    *,
+    by_day: bool = True,
 ) -> list[ChargeGroup]:
-    """The filtered charges per UTC day, currency, status and failure code: what the summary
-    and the charts are made of (`summaries_of`, `volume_of`, `failures_of`)."""
-    statements = group_statements(engine, account_key, filters, now)
+    """The filtered charges per UTC day (unless not `by_day`: the summary needs no days),
+    currency, status and failure code: what the summary and the charts are made of
+    (`summaries_of`, `volume_of` which needs days, `failures_of`)."""
+    statements = group_statements(engine, account_key, filters, now, by_day=by_day)
     with engine.connect() as connection:
         rows = [row for statement in statements for row in connection.execute(statement)]
         if any(row.unsummed for row in rows):
             # Amounts too large for the per-day totals: count these charges one by one.
-            whole = _rows_groups(
-                account_key, filters, now, filters.time_bounds(now), has_search_index(engine)
-            )
+            bounds, search_index = filters.time_bounds(now), has_search_index(engine)
+            whole = _rows_groups(account_key, filters, now, bounds, search_index, by_day)
             rows = list(connection.execute(whole))
-    merged: dict[tuple[int, str, str, str | None], list[int]] = {}
+    merged: dict[tuple[int | None, str, str, str | None], list[int]] = {}
     for row in rows:
-        key = (int(row.day), row.currency, row.status, row.failure_code)
+        key = (
+            None if row.day is None else int(row.day),
+            row.currency,
+            row.status,
+            row.failure_code,
+        )
         found = merged.setdefault(key, [0, 0, 0])
         found[0] += int(row.count)
         found[1] += int(row.amount)
@@ -441,6 +458,8 @@ def volume_of(groups: list[ChargeGroup]) -> pd.DataFrame:
     gross (minor units). Days without volume inside the data's span are filled with 0."""
     volume: dict[tuple[int, str], int] = {}
     for group in groups:
+        if group.day is None:
+            raise ValueError("volume_of needs charges grouped by day")
         if group.status == "succeeded":
             key = (group.day, group.currency)
             volume[key] = volume.get(key, 0) + group.amount
@@ -477,7 +496,7 @@ def currency_summaries(
     engine: Engine, account_key: str, filters: ChargeFilters, now: datetime
 ) -> list[CurrencySummary]:
     """Per currency (alphabetical), the count and totals of the filtered charges."""
-    return summaries_of(charge_groups(engine, account_key, filters, now))
+    return summaries_of(charge_groups(engine, account_key, filters, now, by_day=False))
 
 
 def daily_volume(

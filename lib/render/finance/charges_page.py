@@ -63,13 +63,16 @@ def render_charges_page() -> None:
     account, engine = opened
     now = datetime.now(UTC)
     filters = filter_controls(engine, account.key, now)
-    # One read of the filtered charges per day, currency and status gives the summary and charts.
-    groups = charge_groups(engine, account.key, filters, now)
-    summaries = summaries_of(groups)
-    total = sum(summary.count for summary in summaries)
-    _render_summary(summaries, total)
+    summary_box = st.container()
     # Rerun on switch so only the open tab runs its queries: charts cost nothing while hidden.
     table_tab, charts_tab = st.tabs(["Charges", "Charts"], key=_KEY_VIEW, on_change="rerun")
+    # One read of the filtered charges per currency and status (and day, for the charts) gives
+    # the summary and the charts.
+    groups = charge_groups(engine, account.key, filters, now, by_day=charts_tab.open)
+    summaries = summaries_of(groups)
+    total = sum(summary.count for summary in summaries)
+    with summary_box:
+        _render_summary(summaries, total)
     if charts_tab.open:
         _sync_url(filters.with_changes(page=_linked_page(filters)))
         with charts_tab:
