@@ -289,7 +289,9 @@ def page_statement(
     """The query of `charges_page`."""
     pages = max(1, -(-total // page_size))
     page = min(filters.page, pages)
-    conditions = charge_conditions(account_key, filters, now, search_index=has_search_index(engine))
+    search_index = has_search_index(engine)
+    walk = total > WALK_ABOVE
+    conditions = charge_conditions(account_key, filters, now, search_index=search_index, walk=walk)
     return (
         sa.select(*(mirror_charges.c[name] for name in TABLE_COLUMNS))
         .where(*conditions)
