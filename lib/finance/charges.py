@@ -127,11 +127,14 @@ def charge_conditions(
     bounds: Bounds | None = None,
     search_index: bool = False,
     walk: bool = False,
+    amount_index: bool = True,
 ) -> list[sa.ColumnElement[bool]]:
     """The WHERE conditions for `filters` on this account's charges; `bounds` replaces the
     filters' time range, and `search_index` (SQLite with the FTS5 index, see
     `has_search_index`) narrows searches through that index first: reading the matches one by
-    one, or with `walk` as a set that rows found by another index are looked up in.
+    one, or with `walk` as a set that rows found by another index are looked up in. Without
+    `amount_index` an amount range is checked on the rows another index finds (SQLite would
+    otherwise read a wide amount range through the amount sort's index, row by row).
 
     Raises AmountError when the amount range cannot be applied (see ChargeFilters).
     """
@@ -147,10 +150,12 @@ def charge_conditions(
     if filters.currencies:
         conditions.append(charges.currency.in_(filters.currencies))
     minimum, maximum = filters.amount_bounds()
+    # "+ 0": the same number, but no index can be searched by it.
+    amount = charges.amount if amount_index else charges.amount + 0
     if minimum is not None:
-        conditions.append(charges.amount >= minimum)
+        conditions.append(amount >= minimum)
     if maximum is not None:
-        conditions.append(charges.amount <= maximum)
+        conditions.append(amount <= maximum)
     if customer := search_term(filters.customer):
         conditions.extend(_contains(charges.customer_text, customer, search_index, walk))
     if filters.brands:
@@ -291,7 +296,15 @@ def page_statement(
     page = min(filters.page, pages)
     search_index = has_search_index(engine)
     walk = total > WALK_ABOVE
-    conditions = charge_conditions(account_key, filters, now, search_index=search_index, walk=walk)
+    amount_index = filters.sort == "amount"
+    conditions = charge_conditions(
+        account_key,
+        filters,
+        now,
+        search_index=search_index,
+        walk=walk,
+        amount_index=amount_index,
+    )
     return (
         sa.select(*(mirror_charges.c[name] for name in TABLE_COLUMNS))
         .where(*conditions)
@@ -385,7 +398,7 @@ def _rows_groups(
         (charges.status == "failed", sa.func.coalesce(charges.failure_code, "unknown"))
     ).label("failure_code")
     conditions = charge_conditions(
-        account_key, filters, now, bounds=bounds, search_index=search_index
+        account_key, filters, now, bounds=bounds, search_index=search_index, amount_index=False
     )
     return (
         sa.select(
