@@ -683,42 +683,6 @@ def _add_workflows(connection: Connection) -> None:
             connection.exec_driver_sql(statement)
 
 
-# Version 8: another branch's (indexes for a million charges); this no-op keeps the number
-# free until the branches are merged, when it is dropped for that migration.
-
-
-@migration(8, "placeholder for the index migration merged from another branch")
-def _placeholder_for_indexes(connection: Connection) -> None:
-    return None
-
-
-# Version 9: the `created` windows of a first sync, so a sync fetching them side by side
-# resumes each one at its own cursor.
-
-
-@migration(9, "mirror_sync_windows: per-window cursors of a first sync fetched concurrently")
-def _add_sync_windows(connection: Connection) -> None:
-    metadata = sa.MetaData()
-    sa.Table(
-        "mirror_sync_windows",
-        metadata,
-        sa.Column("account_key", sa.String(255), primary_key=True),
-        sa.Column("resource", sa.String(32), primary_key=True),
-        sa.Column("created_before", sa.BigInteger(), primary_key=True, autoincrement=False),
-        sa.Column("created_from", sa.BigInteger(), nullable=False),
-        sa.Column("cursor", sa.String(255), nullable=True),
-        sa.Column("cursor_created", sa.BigInteger(), nullable=True),
-        sa.Column("objects", sa.BigInteger(), nullable=False, server_default="0"),
-        sa.Column("finished", sa.Boolean(), nullable=False, server_default=sa.false()),
-        sa.Column("updated_at", UtcDateTime(), nullable=False),
-        sa.CheckConstraint(
-            sql_in_list("resource", _V4_RESOURCES),
-            name="mirror_sync_windows_resource_check",
-        ),
-    )
-    metadata.create_all(connection)
-
-
 def _v5_webhook_events(sources: tuple[str, ...]) -> sa.Table:
     """webhook_events as of version 5, with `sources` allowed in its source check."""
     return sa.Table(
@@ -750,3 +714,317 @@ def _v5_webhook_events(sources: tuple[str, ...]) -> sa.Table:
         sa.Index("ix_webhook_events_mesh_name_id", "mesh_name", "id"),
         sa.Index("ix_webhook_events_received_at", "received_at"),
     )
+
+
+# Version 8: what a million charges need: per-day totals kept by triggers, and text search.
+
+_V8_DAY_SECONDS = 86_400
+_V8_SUMMED_LIMIT = 10**12
+"""Amounts beyond ±10^12 minor units are counted but not summed (`unsummed`), so no running
+total can overflow; readers then total those charges from mirror_charges itself."""
+_V8_DAY_KEY = (
+    "account_key",
+    "day",
+    "currency",
+    "status",
+    "card_brand",
+    "refunded",
+    "refund_sign",
+    "disputed",
+    "failure_code",
+)
+_V8_TOTALS = ("charges", "amount", "amount_refunded", "unsummed")
+_V8_CHANGED_COLUMNS = (
+    "created",
+    "amount",
+    "amount_refunded",
+    "currency",
+    "status",
+    "card_brand",
+    "refunded",
+    "disputed",
+    "failure_code",
+)
+
+
+def _v8_charge_days_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "mirror_charge_days",
+        metadata,
+        sa.Column("account_key", sa.String(255), primary_key=True),
+        sa.Column("day", sa.BigInteger(), primary_key=True),
+        sa.Column("currency", sa.String(8), primary_key=True),
+        sa.Column("status", sa.String(16), primary_key=True),
+        sa.Column("card_brand", sa.String(32), primary_key=True),
+        sa.Column("refunded", sa.Boolean(), primary_key=True),
+        sa.Column("refund_sign", sa.SmallInteger(), primary_key=True),
+        sa.Column("disputed", sa.Boolean(), primary_key=True),
+        sa.Column("failure_code", sa.String(64), primary_key=True),
+        sa.Column("charges", sa.BigInteger(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("amount_refunded", sa.BigInteger(), nullable=False),
+        sa.Column("unsummed", sa.BigInteger(), nullable=False),
+        # Read by key ranges: on SQLite the rows are kept in key order, no separate index.
+        sqlite_with_rowid=False,
+    )
+
+
+def _v8_day_key(row: str, dialect: str) -> list[str]:
+    """The summary key of the mirror_charges row `row` (an alias), in _V8_DAY_KEY's order."""
+    day = _V8_DAY_SECONDS
+    if dialect == "sqlite":
+        offset = f"(({row}.created % {day}) + {day}) % {day}"
+    else:
+        offset = f"mod(mod({row}.created, {day}) + {day}, {day})"
+    return [
+        f"{row}.account_key",
+        f"{row}.created - {offset}",
+        f"{row}.currency",
+        f"{row}.status",
+        f"COALESCE({row}.card_brand, '')",
+        f"{row}.refunded",
+        f"CASE WHEN {row}.amount_refunded > 0 THEN 1 WHEN {row}.amount_refunded < 0 THEN -1 "
+        "ELSE 0 END",
+        f"{row}.disputed",
+        f"COALESCE({row}.failure_code, 'unknown')",
+    ]
+
+
+def _v8_totals(row: str, sign: str) -> list[str]:
+    """What the row `row` adds (`sign` "+") or takes away ("-"), in _V8_TOTALS's order."""
+    limit = _V8_SUMMED_LIMIT
+    summed = (
+        f"{row}.amount BETWEEN -{limit} AND {limit} "
+        f"AND {row}.amount_refunded BETWEEN -{limit} AND {limit}"
+    )
+    return [
+        f"{sign}1",
+        f"{sign}(CASE WHEN {summed} THEN {row}.amount ELSE 0 END)",
+        f"{sign}(CASE WHEN {summed} THEN {row}.amount_refunded ELSE 0 END)",
+        f"{sign}(CASE WHEN {summed} THEN 0 ELSE 1 END)",
+    ]
+
+
+def _v8_add_to_days(contributions: str) -> str:
+    """INSERT ... ON CONFLICT adding `contributions` (a SELECT of _V8_DAY_KEY and _V8_TOTALS
+    columns) into the day totals: grouped, keys without change skipped, in key order."""
+    key = ", ".join(_V8_DAY_KEY)
+    sums = ", ".join(f"sum({name})" for name in _V8_TOTALS)
+    nonzero = " OR ".join(f"sum({name}) <> 0" for name in _V8_TOTALS)
+    added = ", ".join(
+        f"{name} = mirror_charge_days.{name} + excluded.{name}" for name in _V8_TOTALS
+    )
+    return (
+        f"INSERT INTO mirror_charge_days ({key}, {', '.join(_V8_TOTALS)}) "
+        f"SELECT {key}, {sums} FROM ({contributions}) AS contributions GROUP BY {key} "
+        f"HAVING {nonzero} ORDER BY {key} ON CONFLICT ({key}) DO UPDATE SET {added}"
+    )
+
+
+def _v8_contributions(row: str, source: str, sign: str, dialect: str) -> str:
+    names = (*_V8_DAY_KEY, *_V8_TOTALS)
+    values = [*_v8_day_key(row, dialect), *_v8_totals(row, sign)]
+    listed = ", ".join(f"{value} AS {name}" for value, name in zip(values, names, strict=True))
+    return f"SELECT {listed} FROM {source} AS {row}"
+
+
+def _v8_drop_empty_days(rows: str, dialect: str) -> str:
+    """DELETE the day totals left with no charge among the keys of the rows `rows`."""
+    key = ", ".join(_V8_DAY_KEY)
+    keys = ", ".join(
+        f"{value} AS {name}"
+        for value, name in zip(_v8_day_key("r", dialect), _V8_DAY_KEY, strict=True)
+    )
+    return (
+        f"DELETE FROM mirror_charge_days WHERE charges = 0 AND ({key}) IN "
+        f"(SELECT {key} FROM (SELECT {keys} FROM {rows} AS r) AS emptied)"
+    )
+
+
+def _v8_sqlite_triggers() -> list[str]:
+    """Row triggers: SQLite runs one writer at a time, inside the writer's transaction."""
+    key = _v8_day_key("NEW", "sqlite")
+    old_key = _v8_day_key("OLD", "sqlite")
+    columns = ", ".join((*_V8_DAY_KEY, *_V8_TOTALS))
+    key_names = ", ".join(_V8_DAY_KEY)
+    added = ", ".join(f"{name} = {name} + excluded.{name}" for name in _V8_TOTALS)
+
+    def add(values: list[str]) -> str:
+        return (
+            f"INSERT INTO mirror_charge_days ({columns}) VALUES ({', '.join(values)}) "
+            f"ON CONFLICT ({key_names}) DO UPDATE SET {added};"
+        )
+
+    drop_old = (
+        "DELETE FROM mirror_charge_days WHERE charges = 0 AND "
+        + " AND ".join(
+            f"{name} = {value}" for name, value in zip(_V8_DAY_KEY, old_key, strict=True)
+        )
+        + ";"
+    )
+    changed = " OR ".join(f"OLD.{name} IS NOT NEW.{name}" for name in _V8_CHANGED_COLUMNS)
+    return [
+        "CREATE TRIGGER mirror_charge_days_on_insert AFTER INSERT ON mirror_charges BEGIN "
+        f"{add([*key, *_v8_totals('NEW', '+')])} END",
+        "CREATE TRIGGER mirror_charge_days_on_delete AFTER DELETE ON mirror_charges BEGIN "
+        f"{add([*old_key, *_v8_totals('OLD', '-')])} {drop_old} END",
+        "CREATE TRIGGER mirror_charge_days_on_update AFTER UPDATE OF "
+        f"{', '.join(_V8_CHANGED_COLUMNS)} ON mirror_charges WHEN {changed} BEGIN "
+        f"{add([*old_key, *_v8_totals('OLD', '-')])} {add([*key, *_v8_totals('NEW', '+')])} "
+        f"{drop_old} END",
+    ]
+
+
+def _v8_postgresql_triggers() -> list[str]:
+    """Statement triggers over transition tables: one grouped upsert per statement, in key
+    order (concurrent writers lock the same rows in the same order)."""
+    dialect = "postgresql"
+    inserted = _v8_contributions("r", "new_rows", "+", dialect)
+    deleted = _v8_contributions("r", "old_rows", "-", dialect)
+    bodies = {
+        "insert": _v8_add_to_days(inserted),
+        "delete": f"{_v8_add_to_days(deleted)}; {_v8_drop_empty_days('old_rows', dialect)}",
+        "update": f"{_v8_add_to_days(f'{inserted} UNION ALL {deleted}')}; "
+        f"{_v8_drop_empty_days('old_rows', dialect)}",
+    }
+    transition = {
+        "insert": "REFERENCING NEW TABLE AS new_rows",
+        "delete": "REFERENCING OLD TABLE AS old_rows",
+        "update": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+    }
+    statements = []
+    for event, body in bodies.items():
+        function = f"mirror_charge_days_on_{event}"
+        statements += [
+            f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $body$ "
+            f"BEGIN {body}; RETURN NULL; END $body$",
+            f"CREATE TRIGGER {function} AFTER {event.upper()} ON mirror_charges "
+            f"{transition[event]} FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+        ]
+    return statements
+
+
+_V8_SQLITE_SEARCH = [
+    "CREATE VIRTUAL TABLE mirror_charges_search USING fts5(search_text, customer_text, "
+    "content='mirror_charges', tokenize='trigram')",
+    "CREATE TRIGGER mirror_charges_search_on_insert AFTER INSERT ON mirror_charges BEGIN "
+    "INSERT INTO mirror_charges_search (rowid, search_text, customer_text) "
+    "VALUES (NEW.rowid, NEW.search_text, NEW.customer_text); END",
+    "CREATE TRIGGER mirror_charges_search_on_delete AFTER DELETE ON mirror_charges BEGIN "
+    "INSERT INTO mirror_charges_search (mirror_charges_search, rowid, search_text, "
+    "customer_text) VALUES ('delete', OLD.rowid, OLD.search_text, OLD.customer_text); END",
+    "CREATE TRIGGER mirror_charges_search_on_update AFTER UPDATE OF search_text, customer_text "
+    "ON mirror_charges WHEN OLD.search_text IS NOT NEW.search_text "
+    "OR OLD.customer_text IS NOT NEW.customer_text BEGIN "
+    "INSERT INTO mirror_charges_search (mirror_charges_search, rowid, search_text, "
+    "customer_text) VALUES ('delete', OLD.rowid, OLD.search_text, OLD.customer_text); "
+    "INSERT INTO mirror_charges_search (rowid, search_text, customer_text) "
+    "VALUES (NEW.rowid, NEW.search_text, NEW.customer_text); END",
+    "INSERT INTO mirror_charges_search (mirror_charges_search) VALUES ('rebuild')",
+]
+
+
+_V8_INDEXES = (
+    "DROP INDEX ix_mirror_charges_account_created",
+    "DROP INDEX ix_mirror_charges_account_status_created",
+    "DROP INDEX ix_mirror_charges_account_currency_created",
+    "CREATE INDEX ix_mirror_charges_account_created_id ON mirror_charges "
+    "(account_key, created, id, currency, status, amount, amount_refunded)",
+    "CREATE INDEX ix_mirror_charges_account_status_created_id ON mirror_charges "
+    "(account_key, status, created, id, currency, amount, amount_refunded)",
+    "CREATE INDEX ix_mirror_charges_account_currency_created_id ON mirror_charges "
+    "(account_key, currency, created, id, status, amount, amount_refunded)",
+    "CREATE INDEX ix_mirror_charges_account_status_id ON mirror_charges (account_key, status, id)",
+    "CREATE INDEX ix_mirror_charges_account_currency_amount_id ON mirror_charges "
+    "(account_key, currency, amount, id)",
+    "CREATE INDEX ix_mirror_charges_account_currency_amount_desc_id_desc ON mirror_charges "
+    "(account_key, currency, amount DESC, id DESC)",
+    "CREATE INDEX ix_mirror_charges_account_customer_shown_id ON mirror_charges "
+    "(account_key, (coalesce(customer_email, customer_name)), id)",
+)
+"""Indexes in the order each sort of the charges page reads (its columns, then the id)."""
+
+
+@migration(8, "charge indexes per sort, per-day charge totals kept by triggers, trigram search")
+def _add_charge_days_and_search(connection: Connection) -> None:
+    dialect = connection.dialect.name
+    for statement in _V8_INDEXES:
+        connection.exec_driver_sql(statement)
+    _v8_charge_days_table(sa.MetaData()).create(connection)
+    connection.exec_driver_sql(
+        _v8_add_to_days(_v8_contributions("r", "mirror_charges", "+", dialect))
+    )
+    triggers = _v8_sqlite_triggers() if dialect == "sqlite" else _v8_postgresql_triggers()
+    for statement in triggers:
+        connection.exec_driver_sql(statement)
+    if dialect == "sqlite":
+        _v8_sqlite_search(connection)
+    else:
+        _v8_postgresql_search(connection)
+
+
+def _v8_sqlite_search(connection: Connection) -> None:
+    # FTS5 with the trigram tokenizer is in every SQLite since 3.34 that has FTS5 at all; where
+    # it is missing, searches scan the table as before.
+    try:
+        with connection.begin_nested():
+            for statement in _V8_SQLITE_SEARCH:
+                connection.exec_driver_sql(statement)
+    except sa.exc.OperationalError:
+        return
+
+
+def _v8_postgresql_search(connection: Connection) -> None:
+    # pg_trgm is a trusted extension; a database user that may not create it still gets the
+    # rest of this version, and searches scan the table as before.
+    schema = _v8_pg_trgm_schema(connection)
+    if schema is None:
+        for where in (" SCHEMA public", ""):
+            try:
+                with connection.begin_nested():
+                    connection.exec_driver_sql(f"CREATE EXTENSION IF NOT EXISTS pg_trgm{where}")
+            except sa.exc.DBAPIError:
+                continue
+            break
+        schema = _v8_pg_trgm_schema(connection)
+    if schema is None:
+        return
+    for column in ("search_text", "customer_text"):
+        connection.exec_driver_sql(
+            f"CREATE INDEX ix_mirror_charges_{column}_trgm ON mirror_charges "
+            f'USING gin ({column} "{schema}".gin_trgm_ops)'
+        )
+
+
+def _v8_pg_trgm_schema(connection: Connection) -> str | None:
+    return connection.exec_driver_sql(
+        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+        "WHERE e.extname = 'pg_trgm'"
+    ).scalar_one_or_none()
+
+
+# Version 9: the `created` windows of a first sync, so a sync fetching them side by side
+# resumes each one at its own cursor.
+
+
+@migration(9, "mirror_sync_windows: per-window cursors of a first sync fetched concurrently")
+def _add_sync_windows(connection: Connection) -> None:
+    metadata = sa.MetaData()
+    sa.Table(
+        "mirror_sync_windows",
+        metadata,
+        sa.Column("account_key", sa.String(255), primary_key=True),
+        sa.Column("resource", sa.String(32), primary_key=True),
+        sa.Column("created_before", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("created_from", sa.BigInteger(), nullable=False),
+        sa.Column("cursor", sa.String(255), nullable=True),
+        sa.Column("cursor_created", sa.BigInteger(), nullable=True),
+        sa.Column("objects", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("finished", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("updated_at", UtcDateTime(), nullable=False),
+        sa.CheckConstraint(
+            sql_in_list("resource", _V4_RESOURCES),
+            name="mirror_sync_windows_resource_check",
+        ),
+    )
+    metadata.create_all(connection)

@@ -209,36 +209,95 @@ mirror_charges = sa.Table(
     sa.Column("receipt_url", sa.Text(), nullable=True),
     sa.Column("livemode", sa.Boolean(), nullable=False),
     sa.Column("state_at", sa.BigInteger(), nullable=False),
+    # Each sort's columns then the id, as the page query orders (so a page is read in index
+    # order and stops at its last row); the rest make totals over a range covering scans.
     sa.Index(
-        "ix_mirror_charges_account_created",
+        "ix_mirror_charges_account_created_id",
         "account_key",
         "created",
+        "id",
         "currency",
         "status",
         "amount",
         "amount_refunded",
     ),
     sa.Index(
-        "ix_mirror_charges_account_status_created",
+        "ix_mirror_charges_account_status_created_id",
         "account_key",
         "status",
         "created",
+        "id",
         "currency",
         "amount",
         "amount_refunded",
     ),
     sa.Index(
-        "ix_mirror_charges_account_currency_created",
+        "ix_mirror_charges_account_currency_created_id",
         "account_key",
         "currency",
         "created",
+        "id",
         "status",
         "amount",
         "amount_refunded",
     ),
+    sa.Index("ix_mirror_charges_account_status_id", "account_key", "status", "id"),
     sa.Index("ix_mirror_charges_account_customer", "account_key", "customer_id"),
     sa.Index("ix_mirror_charges_account_brand", "account_key", "card_brand"),
 )
+
+# Sorting by amount goes currency A to Z, then amount and id in the chosen direction: one index
+# per direction. Sorting by customer orders by the name shown.
+sa.Index(
+    "ix_mirror_charges_account_currency_amount_id",
+    mirror_charges.c.account_key,
+    mirror_charges.c.currency,
+    mirror_charges.c.amount,
+    mirror_charges.c.id,
+)
+sa.Index(
+    "ix_mirror_charges_account_currency_amount_desc_id_desc",
+    mirror_charges.c.account_key,
+    mirror_charges.c.currency,
+    mirror_charges.c.amount.desc(),
+    mirror_charges.c.id.desc(),
+)
+sa.Index(
+    "ix_mirror_charges_account_customer_shown_id",
+    mirror_charges.c.account_key,
+    sa.func.coalesce(mirror_charges.c.customer_email, mirror_charges.c.customer_name),
+    mirror_charges.c.id,
+)
+
+mirror_charge_days = sa.Table(
+    "mirror_charge_days",
+    metadata,
+    sa.Column("account_key", sa.String(255), primary_key=True),
+    sa.Column("day", sa.BigInteger(), primary_key=True),
+    sa.Column("currency", sa.String(8), primary_key=True),
+    sa.Column("status", sa.String(16), primary_key=True),
+    sa.Column("card_brand", sa.String(32), primary_key=True),
+    sa.Column("refunded", sa.Boolean(), primary_key=True),
+    sa.Column("refund_sign", sa.SmallInteger(), primary_key=True),
+    sa.Column("disputed", sa.Boolean(), primary_key=True),
+    sa.Column("failure_code", sa.String(64), primary_key=True),
+    sa.Column("charges", sa.BigInteger(), nullable=False),
+    sa.Column("amount", sa.BigInteger(), nullable=False),
+    sa.Column("amount_refunded", sa.BigInteger(), nullable=False),
+    sa.Column("unsummed", sa.BigInteger(), nullable=False),
+    sqlite_with_rowid=False,
+)
+"""Totals of mirror_charges per account, UTC day (`day`: its first second) and the values the
+charge filters test, kept by triggers in the transaction of every write to mirror_charges
+(migration 8). `card_brand` is '' for none, `failure_code` 'unknown' for none (as the failures
+chart names it), `refund_sign` the sign of amount_refunded. `amount` and `amount_refunded` sum
+the charges within ±10^12 minor units; `unsummed` counts the others, which readers total from
+mirror_charges itself. A key whose last charge goes is deleted: no row has `charges` 0."""
+
+MIRROR_CHARGES_SEARCH = "mirror_charges_search"
+"""SQLite only: the FTS5 trigram index of mirror_charges' search_text and customer_text, by
+rowid (migration 8; absent where SQLite lacks FTS5). PostgreSQL has pg_trgm GIN indexes on the
+same columns instead."""
 
 mirror_refunds = sa.Table(
     "mirror_refunds",

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from lib.store.tables import (
+    mirror_charge_days,
     mirror_charges,
     mirror_customers,
     mirror_event_cursors,
@@ -30,12 +31,15 @@ from lib.sync.records import object_id
 
 SCAN_BATCH = 500
 _PROVIDER = "stripe"
-# Tables without personal data that are keyed by account too: cursors and sync progress.
+# Tables without personal data that are keyed by account too: cursors, sync progress and the
+# per-day totals (emptied by mirror_charges' triggers already; deleted after the charges, since
+# a charge deleted later would leave its negative contribution).
 _BOOKKEEPING_TABLES = (
     mirror_sync_state,
     mirror_sync_windows,
     mirror_event_cursors,
     webhook_poll_cursors,
+    mirror_charge_days,
 )
 _COUNTED_TABLES = {
     "customers": mirror_customers,

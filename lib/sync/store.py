@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from lib.store.tables import (
+    mirror_charge_days,
     mirror_charges,
     mirror_customers,
     mirror_objects,
@@ -202,7 +203,7 @@ def refresh_planner_statistics(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
     with engine.begin() as connection:
-        for table in (*RESOURCE_TABLES.values(), mirror_objects):
+        for table in (*RESOURCE_TABLES.values(), mirror_objects, mirror_charge_days):
             connection.exec_driver_sql(f"ANALYZE {table.name}")
 
 

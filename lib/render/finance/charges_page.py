@@ -15,9 +15,10 @@ from lib.finance import (
     PAGE_SIZE,
     ChargeFilters,
     CurrencySummary,
+    charge_groups,
     charges_page,
-    currency_summaries,
     from_query_params,
+    summaries_of,
     to_query_params,
 )
 from lib.money import format_money
@@ -62,15 +63,20 @@ def render_charges_page() -> None:
     account, engine = opened
     now = datetime.now(UTC)
     filters = filter_controls(engine, account.key, now)
-    summaries = currency_summaries(engine, account.key, filters, now)
-    total = sum(summary.count for summary in summaries)
-    _render_summary(summaries, total)
+    summary_box = st.container()
     # Rerun on switch so only the open tab runs its queries: charts cost nothing while hidden.
     table_tab, charts_tab = st.tabs(["Charges", "Charts"], key=_KEY_VIEW, on_change="rerun")
+    # One read of the filtered charges per currency and status (and day, for the charts) gives
+    # the summary and the charts.
+    groups = charge_groups(engine, account.key, filters, now, by_day=charts_tab.open)
+    summaries = summaries_of(groups)
+    total = sum(summary.count for summary in summaries)
+    with summary_box:
+        _render_summary(summaries, total)
     if charts_tab.open:
         _sync_url(filters.with_changes(page=_linked_page(filters)))
         with charts_tab:
-            render_charge_charts(engine, account.key, filters, now)
+            render_charge_charts(groups)
     else:
         with table_tab:
             _render_charges_tab(engine, account, filters, now, total)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import altair as alt
 import pandas as pd
 import streamlit as st
-from sqlalchemy.engine import Engine
 
-from lib.finance import ChargeFilters, daily_volume, failures_by_code
+from lib.finance import ChargeGroup, failures_of, volume_of
 from lib.money import (
     currency_code,
     display_decimals,
@@ -22,18 +19,17 @@ from lib.number_format import app_locale, number_symbols
 CHART_HEIGHT = 240
 
 
-def render_charge_charts(
-    engine: Engine, account_key: str, filters: ChargeFilters, now: datetime
-) -> None:
-    """Daily gross volume per currency and failed charges by failure code, for `filters`."""
+def render_charge_charts(groups: list[ChargeGroup]) -> None:
+    """Daily gross volume per currency and failed charges by failure code, of the filtered
+    charges' `groups`."""
     st.markdown("**Daily gross volume (succeeded charges, UTC days)**")
-    volume = daily_volume(engine, account_key, filters, now)
+    volume = volume_of(groups)
     if volume.empty:
         st.info("No succeeded charges in this view.")
     else:
         per_currency_charts(volume.rename(columns={"gross": "minor"}), "day", "%b %d", "bar")
     st.markdown("**Failed charges by failure code**")
-    failures = failures_by_code(engine, account_key, filters, now)
+    failures = failures_of(groups)
     if failures.empty:
         st.info("No failed charges in this view.")
     else:
