@@ -15,7 +15,14 @@ from lib.finance.charges import (
     failures_by_code,
     filter_choices,
 )
-from lib.finance.export import EXPORT_COLUMNS, charges_csv, charges_xlsx, export_records
+from lib.finance.export import (
+    EXPORT_COLUMNS,
+    charges_csv,
+    charges_csv_chunks,
+    charges_xlsx,
+    export_records,
+    xlsx_refusal,
+)
 from lib.finance.filter_link import (
     IgnoredParam,
     ParsedFilters,
@@ -52,6 +59,7 @@ __all__ = [
     "charge_conditions",
     "charge_detail",
     "charges_csv",
+    "charges_csv_chunks",
     "charges_page",
     "charges_xlsx",
     "currency_summaries",
@@ -71,4 +79,5 @@ __all__ = [
     "subscription_metrics",
     "to_minor",
     "to_query_params",
+    "xlsx_refusal",
 ]
