@@ -31,7 +31,7 @@ from lib.exports import (
     export_signing_key,
     issue_export_link,
 )
-from lib.finance import ChargeFilters, charges_csv
+from lib.finance import ChargeFilters, charges_csv, charges_csv_chunks
 from lib.finance.export import CSV_CHUNK_BYTES
 from lib.http_routes import build_routes
 from lib.store import get_engine
@@ -245,3 +245,16 @@ def test_exports_at_once_are_bounded_and_each_gives_its_slot_back(app_database: 
         assert unsent.status_code == 200
         del unsent
     assert download(link_for()).status_code == 200
+
+
+def test_a_running_export_does_not_hold_up_writes(app_database: None) -> None:
+    mirror(3_000)
+    engine = get_engine()
+    chunks = charges_csv_chunks(engine, ACCOUNT, ALL, NOW, chunk_bytes=1_000)
+    next(chunks), next(chunks)  # the header, then rows: the export's read is open
+
+    with engine.begin() as connection:  # on SQLite this waited for the export, then failed
+        write_objects(connection, ACCOUNT, "charges", charges(1), int(NOW.timestamp()) + 1)
+    rest = b"".join(chunks)
+
+    assert rest.count(b"\r\n") > 2_900

@@ -63,17 +63,7 @@ def export_records(
     statement = (
         sa.select(
             *(mirror_charges.c[name] for name in _SOURCE_COLUMNS),
-            _metadata_column(engine.dialect.name),
-        )
-        .select_from(
-            mirror_charges.outerjoin(
-                mirror_objects,
-                sa.and_(
-                    mirror_objects.c.account_key == mirror_charges.c.account_key,
-                    mirror_objects.c.object_type == "charge",
-                    mirror_objects.c.id == mirror_charges.c.id,
-                ),
-            )
+            _metadata_of_charge(engine.dialect.name),
         )
         .where(*charge_conditions(account_key, filters, now))
         .order_by(*sort_order(filters))
@@ -184,12 +174,23 @@ def _decimals_format(amount: Decimal) -> str:
     return "0" if places == 0 else "0." + "0" * places
 
 
-def _metadata_column(dialect: str) -> sa.ColumnElement[Any]:
-    """The stored charge's `metadata` object, extracted by the database (not the whole JSON)."""
-    raw = mirror_objects.c.raw
+def _metadata_of_charge(dialect: str) -> sa.ColumnElement[Any]:
+    """The stored charge's `metadata` object, extracted by the database (not the whole JSON).
+
+    A subquery looked up by primary key for each exported row, not a join: right after a first
+    sync PostgreSQL's statistics may still say the tables are nearly empty, and the join it
+    then plans compares every charge with every stored object (minutes for 5,000 charges)."""
+    objects = mirror_objects.c
     if dialect == "postgresql":
-        return sa.cast(raw, postgresql.JSONB)["metadata"].label("metadata")
-    return sa.func.json_extract(raw, "$.metadata").label("metadata")
+        metadata = sa.cast(objects.raw, postgresql.JSONB)["metadata"]
+    else:
+        metadata = sa.func.json_extract(objects.raw, "$.metadata")
+    lookup = sa.select(metadata).where(
+        objects.account_key == mirror_charges.c.account_key,
+        objects.object_type == "charge",
+        objects.id == mirror_charges.c.id,
+    )
+    return lookup.scalar_subquery().label("metadata")
 
 
 def _metadata_text(value: object) -> str:
