@@ -50,8 +50,8 @@ CSV_CHUNK_BYTES = 64 * 1024
 EXCEL_MAX_ROWS = 1_048_576
 """Rows of one Excel worksheet, the header row included: Excel cannot open a longer sheet."""
 XLSX_EXPORT_MAX_CHARGES = 100_000
-"""Charges the Excel export builds at most: the workbook is built whole in the app's memory (and
-takes about a minute per 100,000 rows), so larger sets are offered as CSV, which streams."""
+"""Charges the Excel export builds at most: the workbook is built whole in the app's memory
+before its first byte can be sent, so larger sets are offered as CSV, which streams."""
 
 
 def export_records(
