@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
+from lib.exports import export_routes
 from lib.oauth.routes import oauth_routes
 from lib.webhooks import WEBHOOK_RUNTIME, stripe_webhook_route
 
@@ -13,4 +14,4 @@ def build_routes() -> list[BaseRoute]:
     webhook = stripe_webhook_route(
         on_stored=WEBHOOK_RUNTIME.wake, rejections=WEBHOOK_RUNTIME.rejections
     )
-    return [*oauth_routes(), webhook]
+    return [*oauth_routes(), *export_routes(), webhook]

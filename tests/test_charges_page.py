@@ -1,24 +1,28 @@
 """The Charges page under AppTest, over a mirror filled with known charges: filters change the
 rows and the per-currency summary, the URL carries the filters (and a link reproduces them),
-selecting a row publishes the event and opens the detail, and the CSV export has the rows."""
+selecting a row publishes the event and opens the detail, the CSV export link downloads the rows
+and the Excel export says when it is too large."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 from streamlit.proto.Block_pb2 import Block as BlockProto
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
+import lib.finance.export
 from lib.config import PROJECT_ROOT
 from lib.dates import format_datetime, format_relative
+from lib.http_routes import build_routes
 from lib.render.widgets.views import DATETIME_FORMAT
 from lib.store import get_engine
 from lib.sync import write_objects
@@ -225,32 +229,60 @@ def test_the_table_shows_the_date_and_time_with_the_relative_time_beside_it(
     assert shown["created"].iloc[0] == pd.Timestamp(CHARGES[0]["created"], unit="s", tz="UTC")
 
 
-def test_the_csv_export_holds_the_filtered_rows(
-    mirror: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    exports: dict[str, Callable[[], Any]] = {}
-    original = MediaFileManager.add_deferred
+def csv_link(at: AppTest) -> Any:
+    [button] = [b for b in at.get("link_button") if b.proto.label.endswith("to CSV")]
+    return button.proto
 
-    def remember(self: MediaFileManager, data_callable: Any, *args: Any, **kwargs: Any) -> str:
-        exports[str(kwargs.get("file_name") or args[2])] = data_callable
-        return original(self, data_callable, *args, **kwargs)
 
-    monkeypatch.setattr(MediaFileManager, "add_deferred", remember)
+def test_the_csv_export_link_downloads_the_filtered_rows(mirror: None) -> None:
     at = page()
     at.query_params["currency"] = "kwd,jpy"
     at.run()
 
-    csv_name = next(name for name in exports if name.endswith(".csv"))
-    rows = list(csv.DictReader(io.StringIO(exports[csv_name]().decode())))
+    link = csv_link(at)
+    target = urlsplit(link.url)
+    client = TestClient(Starlette(routes=build_routes()))
+    response = client.get(f"{target.path}?{target.query}")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
 
+    assert (link.label, link.disabled) == ("Export 3 charges to CSV", False)
+    assert target.path == "/api/exports/charges.csv"
+    assert response.status_code == 200
     assert [(r["id"], r["amount"], r["currency"]) for r in rows] == [
         ("ch_jpy_ok", "1500", "JPY"),
         ("ch_kwd_ok", "1.500", "KWD"),
         ("ch_kwd_big", "12.345", "KWD"),
     ]
     assert all(r["created_utc"].endswith("Z") for r in rows)
-    assert any(name.endswith(".xlsx") for name in exports)
-    assert at.download_button[0].label == "Export 3 charges to CSV"
+    assert not at.download_button(key="charges_export_xlsx").disabled
+
+
+def test_the_excel_export_says_when_it_is_too_large_and_offers_csv(
+    mirror: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lib.finance.export, "XLSX_EXPORT_MAX_CHARGES", 2)
+    at = page()
+    at.query_params["currency"] = "kwd,jpy"
+    at.run()
+
+    assert at.download_button(key="charges_export_xlsx").disabled
+    assert (
+        "The Excel export holds at most 2 charges and these filters match 3. Export CSV "
+        "instead: it holds every charge and starts downloading at once. Or narrow the filters."
+    ) in [caption.value for caption in at.caption]
+    assert not csv_link(at).disabled
+
+    monkeypatch.setattr(lib.finance.export, "EXCEL_MAX_ROWS", 3)
+    at.run()
+
+    assert at.download_button(key="charges_export_xlsx").disabled
+    assert any(
+        caption.value.startswith(
+            "Excel opens at most 2 rows of data in a sheet and these filters match 3 charges, "
+            "so there is no Excel file for them. Export CSV instead"
+        )
+        for caption in at.caption
+    )
 
 
 def test_an_amount_the_view_cannot_apply_is_left_out_and_explained(mirror: None) -> None:

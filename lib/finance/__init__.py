@@ -20,7 +20,14 @@ from lib.finance.charges import (
     summaries_of,
     volume_of,
 )
-from lib.finance.export import EXPORT_COLUMNS, charges_csv, charges_xlsx, export_records
+from lib.finance.export import (
+    EXPORT_COLUMNS,
+    charges_csv,
+    charges_csv_chunks,
+    charges_xlsx,
+    export_records,
+    xlsx_refusal,
+)
 from lib.finance.filter_link import (
     IgnoredParam,
     ParsedFilters,
@@ -59,6 +66,7 @@ __all__ = [
     "charge_detail",
     "charge_groups",
     "charges_csv",
+    "charges_csv_chunks",
     "charges_page",
     "charges_xlsx",
     "currency_summaries",
@@ -81,4 +89,5 @@ __all__ = [
     "to_minor",
     "to_query_params",
     "volume_of",
+    "xlsx_refusal",
 ]

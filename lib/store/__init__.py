@@ -20,6 +20,7 @@ from lib.store.crypto import (
     load_secret_box,
 )
 from lib.store.db import (
+    SNAPSHOT_READ,
     UnsupportedDatabaseError,
     create_db_engine,
     dispose_engines,
@@ -36,6 +37,7 @@ from lib.store.oauth_states import (
 
 __all__ = [
     "DECRYPT_ERROR_MESSAGE",
+    "SNAPSHOT_READ",
     "ConnectionInfo",
     "ConnectionStatus",
     "ConnectionSummary",

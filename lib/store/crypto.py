@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import os
 import tempfile
@@ -58,17 +60,24 @@ class SecretBox:
     `source` says in words where the keys were read from, for error messages.
     """
 
-    __slots__ = ("_fernet", "_key_count", "source")
+    __slots__ = ("_fernet", "_key_count", "_signing_root", "source")
 
     def __init__(self, keys: list[bytes], source: str = ENCRYPTION_KEY_VARIABLE) -> None:
         if not keys:
             raise EncryptionKeyError("at least one encryption key is required")
         self._fernet = MultiFernet([Fernet(key) for key in keys])
         self._key_count = len(keys)
+        self._signing_root = base64.urlsafe_b64decode(keys[0])
         self.source = source
 
     def __repr__(self) -> str:
         return f"SecretBox(keys={self._key_count})"
+
+    def signing_key(self, purpose: str) -> bytes:
+        """A key for signing links made for `purpose` only: HMAC-SHA256 of `purpose` under the
+        current (first) key, so the encryption key itself never signs anything and one
+        purpose's signatures are worthless for another."""
+        return hmac.new(self._signing_root, purpose.encode(), hashlib.sha256).digest()
 
     def encrypt_json(self, obj: dict[str, Any]) -> str:
         """An opaque token holding `obj` serialised as JSON."""

@@ -16,6 +16,10 @@ from lib.store.migrations import migrate
 SQLITE_FILE_NAME = "dashboard.db"
 SQLITE_BUSY_TIMEOUT_MS = 5000
 _POSTGRES_SCHEMES = ("postgres", "postgresql")
+SNAPSHOT_READ = "snapshot_read"
+"""Execution option for a long read-only connection (an export streaming for minutes): on
+SQLite its transaction starts deferred, a WAL snapshot that never blocks writers, instead of
+taking the write lock; PostgreSQL ignores it."""
 
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
@@ -83,6 +87,10 @@ def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
 def _begin_immediate(connection: sa.Connection) -> None:
     # Taking the write lock up front lets busy_timeout queue writers; a deferred transaction that
     # reads then writes fails at once with "database is locked" when another writer got there first.
+    # A snapshot read never writes, so it must not hold the write lock while it streams.
+    if connection.get_execution_options().get(SNAPSHOT_READ):
+        connection.exec_driver_sql("BEGIN DEFERRED")
+        return
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
