@@ -21,16 +21,12 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-import psycopg
 import sqlalchemy as sa
-from cryptography.fernet import Fernet
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -39,8 +35,9 @@ from lib.store.tables import webhook_events
 from lib.webhooks import WEBHOOK_PATH
 from tests.app_process import AppProcess
 from tests.loopback_server import RecordedRequest, Reply
+from tests.postgres_apps import fresh_schema, polling_app_env
 from tests.stripe_stand_in import StripeStandIn
-from tests.test_webhook_receiver import SECRET, signed, stripe_event
+from tests.test_webhook_receiver import signed, stripe_event
 
 STRIPE_KEY = "sk_test_51BenchTwoProcesses0000000001"
 ACCOUNT = {"id": "acct_1BenchTwo", "object": "account", "business_profile": {"name": "Bench"}}
@@ -58,10 +55,6 @@ class TimedStripe(StripeStandIn):
         if request.param("starting_after") is None:
             self.poll_starts.append(time.monotonic())
         return self._answer_as_stripe(request)
-
-
-def conninfo(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def deliver_to_both(apps: list[AppProcess], count: int) -> list[int]:
@@ -88,21 +81,14 @@ def main() -> None:
         ),
     )
     args = parser.parse_args()
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(conninfo(args.postgres), autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    url = make_url(args.postgres).update_query_dict({"options": f"-csearch_path={schema}"})
-    database_url = url.render_as_string(hide_password=False)
+    with fresh_schema(args.postgres, "bench") as database_url:
+        run(args, database_url)
+
+
+def run(args: argparse.Namespace, database_url: str) -> None:
+    """Deliver, wait and report on a fresh schema."""
     stripe = TimedStripe()
-    env = {
-        "DATABASE_URL": database_url,
-        "APP_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "STRIPE_SECRET_KEY": STRIPE_KEY,
-        "STRIPE_API_BASE": stripe.api_base,
-        "STRIPE_WEBHOOK_SECRET": SECRET,
-        "EVENTS_POLL_ENABLED": "true",
-        "EVENTS_POLL_INTERVAL_SECONDS": str(args.interval),
-    }
+    env = polling_app_env(database_url, STRIPE_KEY, stripe.api_base, args.interval)
     apps: list[AppProcess] = []
     engine = create_db_engine(database_url)
     try:
@@ -136,8 +122,6 @@ def main() -> None:
             app.stop()
         stripe.close()
         engine.dispose()
-        with psycopg.connect(conninfo(args.postgres), autocommit=True) as admin:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     stored = sum(attempts.values())

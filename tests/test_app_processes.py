@@ -9,29 +9,26 @@ import itertools
 import re
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
-import psycopg
 import pytest
 import sqlalchemy as sa
-from cryptography.fernet import Fernet
 from playwright.sync_api import expect
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from lib.store import create_db_engine
 from lib.store.tables import webhook_events
 from lib.webhooks import WEBHOOK_PATH
 from tests.app_process import AppProcess
 from tests.browser_support import chromium_page, saved_on_failure
-from tests.conftest import _libpq_conninfo
 from tests.loopback_server import RecordedRequest, Reply
+from tests.postgres_apps import fresh_schema, polling_app_env
 from tests.stripe_stand_in import StripeStandIn
-from tests.test_webhook_receiver import SECRET, signed, stripe_event
+from tests.test_webhook_receiver import signed, stripe_event
 from tests.test_webhook_worker import wait_until
 
 pytestmark = pytest.mark.postgres
@@ -82,34 +79,24 @@ def two_apps(
 ) -> Iterator[TwoApps]:
     """Two app processes on one fresh schema, one Stripe stand-in, one encryption key and
     webhook secret, polling every POLL_INTERVAL seconds."""
-    schema = f"t_{uuid.uuid4().hex}"
-    with psycopg.connect(_libpq_conninfo(postgres_server_url), autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    url = make_url(postgres_server_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    database_url = url.render_as_string(hide_password=False)
     stripe = HeldStripe()
-    env = {
-        "DATABASE_URL": database_url,
-        "APP_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "STRIPE_SECRET_KEY": STRIPE_KEY,
-        "STRIPE_API_BASE": stripe.api_base,
-        "STRIPE_WEBHOOK_SECRET": SECRET,
-        "EVENTS_POLL_ENABLED": "true",
-        "EVENTS_POLL_INTERVAL_SECONDS": str(POLL_INTERVAL),
-    }
     apps: list[AppProcess] = []
     try:
-        for number in (1, 2):
-            data_dir = tmp_path_factory.mktemp(f"app-{number}")
-            apps.append(AppProcess({**env, "APP_DATA_DIR": str(data_dir)}, data_dir))
-        yield TwoApps(apps[0], apps[1], stripe, create_db_engine(database_url))
+        with fresh_schema(postgres_server_url, "t") as database_url:
+            engine = create_db_engine(database_url)
+            try:
+                env = polling_app_env(database_url, STRIPE_KEY, stripe.api_base, POLL_INTERVAL)
+                for number in (1, 2):
+                    data_dir = tmp_path_factory.mktemp(f"app-{number}")
+                    apps.append(AppProcess({**env, "APP_DATA_DIR": str(data_dir)}, data_dir))
+                yield TwoApps(apps[0], apps[1], stripe, engine)
+            finally:
+                stripe.released.set()
+                for app in apps:
+                    app.stop()
+                engine.dispose()
     finally:
-        stripe.released.set()
-        for app in apps:
-            app.stop()
         stripe.close()
-        with psycopg.connect(_libpq_conninfo(postgres_server_url), autocommit=True) as admin:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def test_the_events_api_is_polled_once_per_interval_across_both_processes(
